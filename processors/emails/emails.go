@@ -1,0 +1,75 @@
+// Package emails is the email-claims processor, the first step of the registration saga: keyed
+// by the lower-cased address, it serialises every claim of one address on one partition, so the
+// first registration wins even when many arrive at once on several instances, and hands the
+// winner on to the users processor.
+package emails
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/lovoo/goka"
+
+	"github.com/smartautocheck/smartautocheck/codecs"
+	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/topics"
+	"github.com/smartautocheck/smartautocheck/processors/users"
+	"github.com/smartautocheck/smartautocheck/tables"
+)
+
+// Names of the group, its table and its input.
+const (
+	Group  goka.Group  = "emails"
+	Claims goka.Stream = topics.EmailClaims
+)
+
+// Table is the emails table: address → owning userId.
+var Table = goka.GroupTable(Group)
+
+// Options configure the processor.
+type Options struct {
+	Now    func() time.Time
+	Policy deadletter.Policy
+}
+
+// Graph is the processor's topology: claims in; the emails table; user commands out.
+func Graph(o Options) *goka.GroupGraph {
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return goka.DefineGroup(Group,
+		goka.Input(Claims, new(codecs.Raw), o.Policy.Goka(func(ctx goka.Context, raw []byte) error {
+			return handle(ctx, raw, now().UTC())
+		})),
+		goka.Persist(new(codecs.JSON[tables.EmailClaim])),
+		goka.Output(users.Commands, new(codecs.JSON[tables.UserCommand])),
+		deadletter.Output(),
+	)
+}
+
+var errWrongKey = errors.New("claim is not keyed by its normalized address")
+
+func handle(ctx goka.Context, raw []byte, now time.Time) error {
+	var c tables.ClaimEmail
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return deadletter.Permanent(err)
+	}
+	if tables.NormalizeEmail(c.Registration.Email) != ctx.Key() {
+		return deadletter.Permanent(errWrongKey)
+	}
+	var cur *tables.EmailClaim
+	if v, ok := ctx.Value().(tables.EmailClaim); ok {
+		cur = &v
+	}
+	row, granted := tables.Claim(cur, c, now)
+	if row != nil {
+		ctx.SetValue(*row)
+	}
+	if granted {
+		reg := c.Registration
+		ctx.Emit(users.Commands, reg.UserID, tables.UserCommand{Create: &reg})
+	}
+	return nil
+}

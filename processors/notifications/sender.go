@@ -1,0 +1,89 @@
+package notifications
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/mail"
+	"github.com/smartautocheck/smartautocheck/internal/templates"
+	"github.com/smartautocheck/smartautocheck/internal/topics"
+	"github.com/smartautocheck/smartautocheck/tables"
+)
+
+// SenderGroup is the consumer group of the worker that performs sends, outside any Goka
+// callback: a send is slow external I/O and may be retried for seconds.
+const SenderGroup = "notifications-sender"
+
+// Sender performs the intents the processor hands out and reports each outcome back to it.
+type Sender struct {
+	Env      templates.Env
+	Provider mail.Provider
+	// Status reads the notifications table, so a redelivered intent resumes where it stopped.
+	Status  func(id string) (tables.Notification, bool, error)
+	Produce Produce
+	// Backoff is the wait after the first failure, doubled after each (1 s, 2 s, 4 s).
+	Backoff time.Duration
+	Now     func() time.Time
+}
+
+// Handle sends one intent: up to MaxAttempts attempts with exponential backoff, each failure
+// reported, then the success or the last failure. Sends are idempotent on the notification id
+// (the outbox keeps one file per id; SMTP carries it as Message-ID).
+func (s *Sender) Handle(ctx context.Context, m deadletter.Message) error {
+	var req tables.NotificationRequest
+	if err := json.Unmarshal(m.Value, &req); err != nil {
+		return deadletter.Permanent(err)
+	}
+	cur, found, err := s.Status(req.NotificationID)
+	if err != nil {
+		return err
+	}
+	if found && cur.Status != tables.NotificationPending {
+		return nil
+	}
+	attempt := cur.Attempts + 1
+	msg, err := s.Env.Render(req)
+	if err != nil {
+		return s.report(ctx, req.NotificationID, tables.NotificationCommand{Failed: &tables.SendFailed{
+			NotificationID: req.NotificationID, Attempt: attempt, Error: err.Error(), Permanent: true, At: s.Now()}})
+	}
+	msg.Date = s.Now()
+	wait := s.Backoff << max(attempt-2, 0)
+	for ; attempt <= MaxAttempts; attempt++ {
+		if attempt > 1 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(wait):
+			}
+			wait *= 2
+		}
+		id, err := s.Provider.Send(ctx, msg)
+		if err == nil {
+			return s.report(ctx, req.NotificationID, tables.NotificationCommand{Sent: &tables.SendSucceeded{
+				NotificationID: req.NotificationID, Subject: msg.Subject, Provider: s.Provider.Name(),
+				ProviderMessageID: id, At: s.Now()}})
+		}
+		permanent := mail.Permanent(err)
+		if rerr := s.report(ctx, req.NotificationID, tables.NotificationCommand{Failed: &tables.SendFailed{
+			NotificationID: req.NotificationID, Attempt: attempt, Error: err.Error(), Permanent: permanent, At: s.Now()}}); rerr != nil {
+			return rerr
+		}
+		if permanent {
+			return nil
+		}
+	}
+	return nil
+}
+
+func (s *Sender) report(ctx context.Context, id string, cmd tables.NotificationCommand) error {
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		return err
+	}
+	return s.Produce(ctx, &kgo.Record{Topic: topics.NotificationCommands, Key: []byte(id), Value: b})
+}
