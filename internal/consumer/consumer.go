@@ -30,10 +30,10 @@ type Config struct {
 
 // Consumer is a running group member.
 type Consumer struct {
-	cfg     Config
-	cl      *kgo.Client
-	handle  deadletter.Handler
-	ready   atomic.Bool
+	cfg    Config
+	cl     *kgo.Client
+	handle deadletter.Handler
+	ready  atomic.Bool
 }
 
 // New joins the group (lazily, on Run). The client is also the producer of the handler's
