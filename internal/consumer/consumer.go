@@ -75,7 +75,11 @@ func (c *Consumer) park(ctx context.Context, l deadletter.Letter) error {
 // Run consumes until ctx ends. A record that can neither be handled nor parked (the broker is
 // unreachable) is tried again until it can be: the partition waits rather than skipping it.
 func (c *Consumer) Run(ctx context.Context) error {
-	defer c.cl.Close()
+	defer func() {
+		// With BlockRebalanceOnPoll, leaving the group waits for the poll to be released.
+		c.cl.AllowRebalance()
+		c.cl.Close()
+	}()
 	for {
 		fetches := c.cl.PollFetches(ctx)
 		if ctx.Err() != nil {
