@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/mux"
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/signed"
 	"github.com/smartautocheck/smartautocheck/tables"
 )
@@ -53,6 +54,21 @@ func (q *registerRequest) validate(needCenter bool) error {
 		bad["centerId"] = "is required"
 	}
 	if len(bad) > 0 {
+		return invalid(bad)
+	}
+	// The registration must also make a user.registered the catalog's schema accepts (its email
+	// format is stricter than net/mail), or the address would be claimed by a user never created.
+	ev := codecs.UserRegistered{UserID: "validation", Email: q.Email, FirstName: q.FirstName, LastName: q.LastName,
+		Phone: q.Phone, Role: tables.RoleCustomer}
+	if _, err := codecs.New(ev, time.Now()); err != nil {
+		for _, field := range []string{"email", "firstName", "lastName", "phone"} {
+			if strings.Contains(err.Error(), "/data/"+field) {
+				bad[field] = "is not accepted by the event catalog's schema"
+			}
+		}
+		if len(bad) == 0 {
+			bad["email"] = "is not accepted by the event catalog's schema"
+		}
 		return invalid(bad)
 	}
 	return nil

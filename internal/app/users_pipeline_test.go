@@ -111,6 +111,7 @@ func TestPipelineRegistrationValidation(t *testing.T) {
 		value       any
 	}{
 		{"bad email", "email", "not-an-address"},
+		{"email the catalog refuses", "email", "jöhn@example.com"},
 		{"short password", "password", "short"},
 		{"phone not E.164", "phone", "0612345678"},
 		{"empty first name", "firstName", ""},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -48,10 +49,16 @@ func Ensure(ctx context.Context, adm *kadm.Client) error {
 			if err == nil {
 				err = resp.Err
 			}
-			if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+			if err == nil {
+				continue
+			}
+			if !errors.Is(err, kerr.TopicAlreadyExists) {
 				return fmt.Errorf("creating %s: %w", t.Name, err)
 			}
-			continue
+			// Someone created it since we listed: check what they created like any existing topic.
+			if d, err = waitListed(ctx, adm, t.Name); err != nil {
+				return err
+			}
 		}
 		if got := int32(len(d.Partitions)); got != t.Partitions {
 			mismatched = append(mismatched, fmt.Sprintf("%s has %d partitions, the catalog says %d", t.Name, got, t.Partitions))
@@ -66,6 +73,25 @@ func Ensure(ctx context.Context, adm *kadm.Client) error {
 		return fmt.Errorf("%w: %v", ErrPartitionMismatch, mismatched)
 	}
 	return nil
+}
+
+// waitListed lists one topic until the metadata shows it: kadm may answer from a metadata cache
+// a few seconds old that predates the topic.
+func waitListed(ctx context.Context, adm *kadm.Client, name string) (kadm.TopicDetail, error) {
+	for {
+		listed, err := adm.ListTopics(ctx, name)
+		if err != nil {
+			return kadm.TopicDetail{}, fmt.Errorf("listing %s: %w", name, err)
+		}
+		if d, ok := listed[name]; ok && d.Err == nil {
+			return d, nil
+		}
+		select {
+		case <-ctx.Done():
+			return kadm.TopicDetail{}, fmt.Errorf("%s exists but is not listed: %w", name, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 func setConfigs(ctx context.Context, adm *kadm.Client, t Topic) error {

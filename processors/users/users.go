@@ -88,7 +88,8 @@ func apply(ctx goka.Context, ch tables.UserChange, now time.Time) error {
 	for _, d := range events {
 		env, err := codecs.New(d, now)
 		if err != nil {
-			return err
+			// The payload breaks the catalog's schema: no retry can change that.
+			return deadletter.Permanent(err)
 		}
 		envs = append(envs, env)
 	}
