@@ -3,8 +3,6 @@ package tables
 import (
 	"encoding/json"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Notification statuses.
@@ -113,11 +111,8 @@ func FailedAttempt(cur *Notification, f SendFailed, maxAttempts int) Notificatio
 	return ch
 }
 
-// notificationNamespace scopes the name-based UUIDs of notifications.
-var notificationNamespace = uuid.MustParse("6f1d3c1e-4b7a-4c55-9d2e-8a0f5e7c2b91")
-
 // NotificationID is the id of the one notification a source event, a template and a recipient
-// make: a name-based UUID, so every instance and every redelivery derives the same one.
+// make, so every instance and every redelivery derives the same one.
 func NotificationID(sourceEventID, template, recipient string) string {
-	return uuid.NewSHA1(notificationNamespace, []byte(sourceEventID+"\x00"+template+"\x00"+NormalizeEmail(recipient))).String()
+	return NameID(sourceEventID, template, NormalizeEmail(recipient))
 }

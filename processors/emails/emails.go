@@ -5,7 +5,6 @@
 package emails
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokactx"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/users"
 	"github.com/smartautocheck/smartautocheck/tables"
@@ -52,18 +52,14 @@ func Graph(o Options) *goka.GroupGraph {
 var errWrongKey = errors.New("claim is not keyed by its normalized address")
 
 func handle(ctx goka.Context, raw []byte, now time.Time) error {
-	var c tables.ClaimEmail
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return deadletter.Permanent(err)
+	c, err := gokactx.Command[tables.ClaimEmail](raw)
+	if err != nil {
+		return err
 	}
 	if tables.NormalizeEmail(c.Registration.Email) != ctx.Key() {
 		return deadletter.Permanent(errWrongKey)
 	}
-	var cur *tables.EmailClaim
-	if v, ok := ctx.Value().(tables.EmailClaim); ok {
-		cur = &v
-	}
-	row, granted := tables.Claim(cur, c, now)
+	row, granted := tables.Claim(gokactx.Row[tables.EmailClaim](ctx), c, now)
 	if row != nil {
 		ctx.SetValue(*row)
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokactx"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/tables"
 )
@@ -64,14 +65,11 @@ type proc struct{ o Options }
 var errEmptyCommand = errors.New("notification command names no action")
 
 func (p *proc) handle(ctx goka.Context, raw []byte) error {
-	var cmd tables.NotificationCommand
-	if err := json.Unmarshal(raw, &cmd); err != nil {
-		return deadletter.Permanent(err)
+	cmd, err := gokactx.Command[tables.NotificationCommand](raw)
+	if err != nil {
+		return err
 	}
-	var cur *tables.Notification
-	if v, ok := ctx.Value().(tables.Notification); ok {
-		cur = &v
-	}
+	cur := gokactx.Row[tables.Notification](ctx)
 	now := p.o.Now().UTC()
 	var ch tables.NotificationChange
 	switch {
@@ -102,10 +100,10 @@ func (p *proc) apply(ctx goka.Context, ch tables.NotificationChange, now time.Ti
 		event = codecs.NotificationFailed{NotificationID: n.NotificationID, Type: n.Channel, Recipient: n.Recipient,
 			Error: n.LastError, RetryCount: n.Attempts - 1, FailedAt: now}
 	}
-	var env codecs.Envelope
+	var envs []codecs.Envelope
 	if event != nil {
 		var err error
-		if env, err = codecs.New(event, now); err != nil {
+		if envs, err = gokactx.Envelopes(now, event); err != nil {
 			return err
 		}
 	}
@@ -120,7 +118,7 @@ func (p *proc) apply(ctx goka.Context, ch tables.NotificationChange, now time.Ti
 	if ch.Intent {
 		ctx.Emit(Intents, n.NotificationID, n.NotificationRequest)
 	}
-	if event != nil {
+	for _, env := range envs {
 		ctx.Emit(Events, n.NotificationID, env)
 	}
 	if alert != nil {

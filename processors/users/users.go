@@ -3,7 +3,6 @@
 package users
 
 import (
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -11,6 +10,7 @@ import (
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokactx"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/tables"
 )
@@ -50,14 +50,11 @@ var errEmptyCommand = errors.New("user command names no action")
 type proc struct{ now func() time.Time }
 
 func (p *proc) handle(ctx goka.Context, raw []byte) error {
-	var cmd tables.UserCommand
-	if err := json.Unmarshal(raw, &cmd); err != nil {
-		return deadletter.Permanent(err)
+	cmd, err := gokactx.Command[tables.UserCommand](raw)
+	if err != nil {
+		return err
 	}
-	var cur *tables.User
-	if v, ok := ctx.Value().(tables.User); ok {
-		cur = &v
-	}
+	cur := gokactx.Row[tables.User](ctx)
 	now := p.now().UTC()
 	var ch tables.UserChange
 	switch {
@@ -84,14 +81,9 @@ func apply(ctx goka.Context, ch tables.UserChange, now time.Time) error {
 	if ch.Verified {
 		events = append(events, codecs.UserVerified{UserID: u.UserID, Email: u.Email, VerifiedAt: *u.VerifiedAt})
 	}
-	envs := make([]codecs.Envelope, 0, len(events))
-	for _, d := range events {
-		env, err := codecs.New(d, now)
-		if err != nil {
-			// The payload breaks the catalog's schema: no retry can change that.
-			return deadletter.Permanent(err)
-		}
-		envs = append(envs, env)
+	envs, err := gokactx.Envelopes(now, events...)
+	if err != nil {
+		return err
 	}
 	// The row is written before the events so that a reader who sees an event finds the row.
 	ctx.SetValue(*u)
