@@ -26,6 +26,7 @@ const (
 	RefusedHoldExpired     = "hold_expired"
 	RefusedAlreadyPaid     = "already_paid"
 	RefusedInvalidState    = "invalid_state"
+	RefusedUserNotVerified = "user_not_verified"
 )
 
 // CancelledBySystem marks a cancellation the system made (the payment window passed).
@@ -67,6 +68,8 @@ type Appointment struct {
 	Refund         *RefundInfo `json:"refund,omitempty"`
 	// History is every event about the appointment, in the order the processor saw them.
 	History []json.RawMessage `json:"history,omitempty"`
+	// Journal holds the emits of the last input that changed the row.
+	Journal *Journal `json:"journal,omitempty"`
 }
 
 // RefundInfo is the refund a cancellation asked for.
@@ -151,12 +154,17 @@ type RefundRequest struct {
 	Reason string `json:"reason"`
 }
 
-// Book records a requested appointment and asks for its slot; a known id changes nothing.
-func Book(cur *Appointment, b BookAppointment) ApptEffects {
+// Book records a requested appointment and asks for its slot; a known id changes nothing. A
+// customer who is not (or no longer) a verified customer is rejected.
+func Book(cur *Appointment, b BookAppointment, customer User) ApptEffects {
 	if cur != nil {
 		return ApptEffects{}
 	}
 	a := b.Appointment
+	if customer.UserID != a.CustomerID || !customer.Verified() || customer.Role != RoleCustomer {
+		a.Status, a.Rejection = ApptRejected, RefusedUserNotVerified
+		return ApptEffects{Row: &a}
+	}
 	a.Status = ApptRequested
 	return ApptEffects{Row: &a, Reserve: true}
 }

@@ -16,13 +16,15 @@ const (
 // source event. Its id is derived from those three, so the same request made twice (a redelivered
 // event) is recognised as one.
 type NotificationRequest struct {
-	NotificationID  string          `json:"notificationId"`
-	Template        string          `json:"template"`
-	Channel         string          `json:"channel"`
-	Recipient       string          `json:"recipient"`
-	SourceEventID   string          `json:"sourceEventId"`
-	SourceEventType string          `json:"sourceEventType"`
-	Source          json.RawMessage `json:"source"`
+	NotificationID  string `json:"notificationId"`
+	Template        string `json:"template"`
+	Channel         string `json:"channel"`
+	Recipient       string `json:"recipient"`
+	SourceEventID   string `json:"sourceEventId"`
+	SourceEventType string `json:"sourceEventType"`
+	// SourceKey is the source record's key (the appointment, for appointment and payment events).
+	SourceKey string          `json:"sourceKey,omitempty"`
+	Source    json.RawMessage `json:"source"`
 }
 
 // Notification is a row of the notifications table, keyed by notificationId.
@@ -37,6 +39,8 @@ type Notification struct {
 	RequestedAt       time.Time  `json:"requestedAt"`
 	SentAt            *time.Time `json:"sentAt,omitempty"`
 	FailedAt          *time.Time `json:"failedAt,omitempty"`
+	// Journal holds the emits of the last input that changed the row.
+	Journal *Journal `json:"journal,omitempty"`
 }
 
 // NotificationCommand is a command of the notifications processor; exactly one field is set.

@@ -29,6 +29,8 @@ type Payments struct {
 	Completed string `json:"completed,omitempty"`
 	// Appointment is what the processor knows of the appointment from appointments-topic.
 	ApptStatus string `json:"apptStatus,omitempty"`
+	// Journal holds the emits of the last input that changed the row.
+	Journal *Journal `json:"journal,omitempty"`
 }
 
 // Payment is one attempt.
@@ -170,6 +172,10 @@ func (ps *Payments) clone(appointmentID string) Payments {
 		c.Completed, c.ApptStatus = ps.Completed, ps.ApptStatus
 		for k, p := range ps.Attempts {
 			cp := *p
+			if p.Refund != nil {
+				r := *p.Refund
+				cp.Refund = &r
+			}
 			c.Attempts[k] = &cp
 		}
 	}
@@ -354,6 +360,8 @@ type Series struct {
 	Last   int    `json:"last"`
 	// Assigned remembers each request's number, so a redelivered request gets the same one.
 	Assigned map[string]int `json:"assigned"`
+	// Journal holds the emits of the last input that changed the row.
+	Journal *Journal `json:"journal,omitempty"`
 }
 
 // NumberRequest asks for the next number of a series on behalf of a payment (or certificate).

@@ -13,6 +13,8 @@ type CenterDay struct {
 	// Holds maps a slot time to the appointments holding a place in it, each with its inspector
 	// ("" when none could be assigned).
 	Holds map[string]map[string]string `json:"holds"`
+	// Journal holds the emits of the last input that changed the row.
+	Journal *Journal `json:"journal,omitempty"`
 }
 
 // Held is how many places of a slot are taken.
@@ -136,6 +138,8 @@ func optional(s string) *string {
 type CenterStaff struct {
 	CenterID   string   `json:"centerId"`
 	Inspectors []string `json:"inspectors"`
+	// Journal holds the input of the last change (see Journal).
+	Journal *Journal `json:"journal,omitempty"`
 }
 
 // AddInspector adds an inspector to a center's staff; adding one twice changes nothing.

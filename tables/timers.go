@@ -14,12 +14,17 @@ type Timer struct {
 	Topic string          `json:"topic"`
 	Key   string          `json:"key"`
 	Value json.RawMessage `json:"value"`
+	// Fired marks a timer whose command was sent; the row goes once that is safely done.
+	Fired bool `json:"fired,omitempty"`
+	// Journal holds the emits of the last input that changed the row.
+	Journal *Journal `json:"journal,omitempty"`
 }
 
 // TimerCommand is a command of the timers processor; exactly one field is set.
 type TimerCommand struct {
 	Schedule *Timer    `json:"schedule,omitempty"`
 	Fire     *struct{} `json:"fire,omitempty"`
+	Forget   *struct{} `json:"forget,omitempty"`
 }
 
 const timerKeyTime = "2006-01-02T15:04:05.000000000Z"

@@ -26,7 +26,24 @@ const (
 	EmailClaims          = "email-claims"
 	NotificationCommands = "notification-commands"
 	NotificationIntents  = "notification-intents"
+	AppointmentCommands  = "appointment-commands"
+	SlotCommands         = "slot-commands"
+	CenterCommands       = "center-commands"
+	PaymentCommands      = "payment-commands"
+	PaymentIntents       = "payment-intents"
+	NumberingCommands    = "numbering-commands"
+	TimerCommands        = "timer-commands"
 	DeadLetters          = "dead-letters"
+)
+
+// Goka groups whose names the catalog fixes, and the others.
+const (
+	GroupAppointments = "appointments-consumer"
+	GroupPayments     = "payments-consumer"
+	GroupSlots        = "slots"
+	GroupCenters      = "centers"
+	GroupNumbering    = "numbering"
+	GroupTimers       = "timers"
 )
 
 // Cleanup policies.
@@ -89,7 +106,22 @@ func All() []Topic {
 		// so a consumer that was down for a while still finds what it has to replay.
 		{Name: NotificationCommands, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "notificationId"},
 		{Name: Table("notifications"), Partitions: commandPartitions, Cleanup: Compact, Key: "notificationId"},
-		{Name: NotificationIntents, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "notificationId"},
+		// One partition: one member sends at a time (the sticky balancer keeps it where it is), so
+		// an instance's outbox holds what it sent and sends keep their order.
+		{Name: NotificationIntents, Partitions: 1, Retention: 30 * day, Cleanup: Delete, Key: "notificationId"},
+		{Name: AppointmentCommands, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "appointmentId"},
+		{Name: Table(GroupAppointments), Partitions: commandPartitions, Cleanup: Compact, Key: "appointmentId"},
+		{Name: SlotCommands, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "centerId|date"},
+		{Name: Table(GroupSlots), Partitions: commandPartitions, Cleanup: Compact, Key: "centerId|date"},
+		{Name: CenterCommands, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "centerId"},
+		{Name: Table(GroupCenters), Partitions: commandPartitions, Cleanup: Compact, Key: "centerId"},
+		{Name: PaymentCommands, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "appointmentId"},
+		{Name: Table(GroupPayments), Partitions: commandPartitions, Cleanup: Compact, Key: "appointmentId"},
+		{Name: PaymentIntents, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "appointmentId"},
+		{Name: NumberingCommands, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "series"},
+		{Name: Table(GroupNumbering), Partitions: commandPartitions, Cleanup: Compact, Key: "series"},
+		{Name: TimerCommands, Partitions: commandPartitions, Retention: 30 * day, Cleanup: Delete, Key: "due time|timer id"},
+		{Name: Table(GroupTimers), Partitions: commandPartitions, Cleanup: Compact, Key: "due time|timer id"},
 		{Name: DeadLetters, Partitions: 1, Retention: 30 * day, Cleanup: Delete, Key: "origin key"},
 	}
 }

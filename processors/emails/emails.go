@@ -44,7 +44,7 @@ func Graph(o Options) *goka.GroupGraph {
 			return handle(ctx, raw, now().UTC())
 		})),
 		goka.Persist(new(codecs.JSON[tables.EmailClaim])),
-		goka.Output(users.Commands, new(codecs.JSON[tables.UserCommand])),
+		goka.Output(users.Commands, new(codecs.Raw)),
 		deadletter.Output(),
 	)
 }
@@ -59,13 +59,22 @@ func handle(ctx goka.Context, raw []byte, now time.Time) error {
 	if tables.NormalizeEmail(c.Registration.Email) != ctx.Key() {
 		return deadletter.Permanent(errWrongKey)
 	}
-	row, granted := tables.Claim(gokactx.Row[tables.EmailClaim](ctx), c, now)
-	if row != nil {
-		ctx.SetValue(*row)
+	cur := gokactx.Row[tables.EmailClaim](ctx)
+	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
+		return nil
 	}
+	row, granted := tables.Claim(cur, c, now)
+	var out gokactx.Out
 	if granted {
 		reg := c.Registration
-		ctx.Emit(users.Commands, reg.UserID, tables.UserCommand{Create: &reg})
+		if err := out.Emit(users.Commands, reg.UserID, tables.UserCommand{Create: &reg}); err != nil {
+			return err
+		}
 	}
+	if row != nil {
+		row.Journal = out.Journal(ctx)
+		ctx.SetValue(*row)
+	}
+	out.Send(ctx)
 	return nil
 }

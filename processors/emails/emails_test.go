@@ -63,7 +63,16 @@ func claim(t *testing.T, reg tables.Registration) []byte {
 	return b
 }
 
+// row reads the claim of key without its journal, which rows compare without.
 func row(t *testing.T, tt *tester.Tester, key string) (tables.EmailClaim, bool) {
+	t.Helper()
+	c, ok := journaled(t, tt, key)
+	c.Journal = nil
+	return c, ok
+}
+
+// journaled reads the claim of key with its journal.
+func journaled(t *testing.T, tt *tester.Tester, key string) (tables.EmailClaim, bool) {
 	t.Helper()
 	v := tt.TableValue(emails.Table, key)
 	if v == nil {
@@ -89,9 +98,13 @@ func TestClaims(t *testing.T) {
 		if len(values) != 1 {
 			t.Fatalf("%s: %d user commands, want 1", step, len(values))
 		}
-		cmd, ok := values[0].(tables.UserCommand)
+		b, ok := values[0].([]byte)
 		if !ok {
-			t.Fatalf("%s: command is %T", step, values[0])
+			t.Fatalf("%s: command is %T, want []byte", step, values[0])
+		}
+		var cmd tables.UserCommand
+		if err := json.Unmarshal(b, &cmd); err != nil {
+			t.Fatalf("%s: command %s: %v", step, b, err)
 		}
 		if keys[0] != reg.UserID || cmd.Verify != nil || cmd.Create == nil || !reflect.DeepEqual(*cmd.Create, reg) {
 			t.Errorf("%s: command %q %+v, want create of %+v keyed by its userId", step, keys[0], cmd, reg)
@@ -100,9 +113,15 @@ func TestClaims(t *testing.T) {
 	wantRow := tables.EmailClaim{Email: key, UserID: "u-1", ClaimedAt: now}
 
 	// First claim wins.
-	tt.Consume(string(emails.Claims), key, claim(t, registration("u-1")))
+	first := claim(t, registration("u-1"))
+	tt.Consume(string(emails.Claims), key, first)
 	if got, ok := row(t, tt, key); !ok || got != wantRow {
 		t.Errorf("row = %+v (found %v), want %+v", got, ok, wantRow)
+	}
+	// The row journals its input and the create it sent.
+	if got, _ := journaled(t, tt, key); got.Journal == nil || got.Journal.Input != string(emails.Claims)+"/0/0" ||
+		len(got.Journal.Emits) != 1 || got.Journal.Emits[0].Topic != string(users.Commands) || got.Journal.Emits[0].Key != "u-1" {
+		t.Errorf("journal = %+v, want input %s/0/0 and the create", got.Journal, emails.Claims)
 	}
 	expectCreate("first claim", registration("u-1"))
 

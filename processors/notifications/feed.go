@@ -22,14 +22,18 @@ type Produce func(ctx context.Context, recs ...*kgo.Record) error
 
 // Feed handles one catalog event: it decodes it (an event that does not decode, or of another
 // major version, is a dead letter) and requests each notification the event causes.
-func Feed(produce Produce) deadletter.Handler {
+func Feed(produce Produce, records templates.Records) deadletter.Handler {
 	return func(ctx context.Context, m deadletter.Message) error {
 		ev, err := codecs.Decode(m.Value)
 		if err != nil {
 			return deadletter.Permanent(err)
 		}
+		reqs, err := awaitRecords(ctx, func() ([]tables.NotificationRequest, error) { return records.Requests(ev, m.Key, m.Value) })
+		if err != nil {
+			return err
+		}
 		var recs []*kgo.Record
-		for _, r := range templates.Requests(ev, m.Value) {
+		for _, r := range reqs {
 			b, err := json.Marshal(tables.NotificationCommand{Request: &r})
 			if err != nil {
 				return deadletter.Permanent(err)

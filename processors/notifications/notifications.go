@@ -52,8 +52,8 @@ func Graph(o Options) *goka.GroupGraph {
 	return goka.DefineGroup(Group,
 		goka.Input(Commands, new(codecs.Raw), o.Policy.Goka(p.handle)),
 		goka.Persist(new(codecs.JSON[tables.Notification])),
-		goka.Output(Intents, new(codecs.JSON[tables.NotificationRequest])),
-		goka.Output(Events, new(codecs.JSON[codecs.Envelope])),
+		goka.Output(Intents, new(codecs.Raw)),
+		goka.Output(Events, new(codecs.Raw)),
 		// Alerts are requests like any other, so they are deduplicated and retried the same way.
 		goka.Output(Commands, new(codecs.Raw)),
 		deadletter.Output(),
@@ -70,6 +70,9 @@ func (p *proc) handle(ctx goka.Context, raw []byte) error {
 		return err
 	}
 	cur := gokactx.Row[tables.Notification](ctx)
+	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
+		return nil
+	}
 	now := p.o.Now().UTC()
 	var ch tables.NotificationChange
 	switch {
@@ -114,16 +117,26 @@ func (p *proc) apply(ctx goka.Context, ch tables.NotificationChange, now time.Ti
 			return err
 		}
 	}
-	ctx.SetValue(*n)
+	var out gokactx.Out
 	if ch.Intent {
-		ctx.Emit(Intents, n.NotificationID, n.NotificationRequest)
+		if err := out.Emit(Intents, n.NotificationID, n.NotificationRequest); err != nil {
+			return err
+		}
 	}
 	for _, env := range envs {
-		ctx.Emit(Events, n.NotificationID, env)
+		if err := out.Emit(Events, n.NotificationID, env); err != nil {
+			return err
+		}
 	}
 	if alert != nil {
-		ctx.Emit(Commands, tables.NotificationID(n.NotificationID, AlertTemplate, p.o.AdminEmail), alert)
+		if err := out.Emit(Commands, tables.NotificationID(n.NotificationID, AlertTemplate, p.o.AdminEmail), alert); err != nil {
+			return err
+		}
 	}
+	row := *n
+	row.Journal = out.Journal(ctx)
+	ctx.SetValue(row)
+	out.Send(ctx)
 	return nil
 }
 

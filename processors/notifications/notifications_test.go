@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,16 +99,17 @@ func (h *harness) row(id string) (tables.Notification, bool) {
 	return n, true
 }
 
-// event checks that v is a valid catalog envelope of the type and returns it decoded.
+// event checks that v is the JSON of a valid catalog envelope of the type (outputs use the Raw
+// codec) and returns it decoded.
 func event(t *testing.T, v any, eventType string) codecs.Event {
 	t.Helper()
-	env, ok := v.(codecs.Envelope)
+	b, ok := v.([]byte)
 	if !ok {
-		t.Fatalf("event is %T, want codecs.Envelope", v)
+		t.Fatalf("event is %T, want []byte", v)
 	}
-	b, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
+	var env codecs.Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("event %s is not an envelope: %v", b, err)
 	}
 	if err := codecs.Validate(b); err != nil {
 		t.Fatalf("emitted %s does not validate: %v", b, err)
@@ -123,6 +125,20 @@ func event(t *testing.T, v any, eventType string) codecs.Event {
 		t.Errorf("timestamp = %v, want %v", ev.Timestamp, now)
 	}
 	return ev
+}
+
+// intent decodes an intent, the JSON of a notification request.
+func intent(t *testing.T, v any) tables.NotificationRequest {
+	t.Helper()
+	b, ok := v.([]byte)
+	if !ok {
+		t.Fatalf("intent is %T, want []byte", v)
+	}
+	var r tables.NotificationRequest
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("intent %s: %v", b, err)
+	}
+	return r
 }
 
 func request(t *testing.T, recipient string) tables.NotificationRequest {
@@ -154,12 +170,17 @@ func (h *harness) requested(r tables.NotificationRequest) {
 		!reflect.DeepEqual(n.NotificationRequest, r) {
 		h.t.Errorf("row = %+v (found %v)", n, ok)
 	}
+	// The row journals the request it was written for and the intent it sent.
+	if n.Journal == nil || !strings.HasPrefix(n.Journal.Input, string(notifications.Commands)+"/0/") ||
+		len(n.Journal.Emits) != 1 || n.Journal.Emits[0].Topic != string(notifications.Intents) {
+		h.t.Errorf("journal = %+v", n.Journal)
+	}
 	keys, values := drain(h.intents)
 	if len(values) != 1 || keys[0] != r.NotificationID {
 		h.t.Fatalf("intents %q, want one keyed %s", keys, r.NotificationID)
 	}
-	if got, ok := values[0].(tables.NotificationRequest); !ok || !reflect.DeepEqual(got, r) {
-		h.t.Errorf("intent = %+v, want %+v", values[0], r)
+	if got := intent(h.t, values[0]); !reflect.DeepEqual(got, r) {
+		h.t.Errorf("intent = %+v, want %+v", got, r)
 	}
 	if _, values := drain(h.events); len(values) != 0 {
 		h.t.Errorf("request emitted events %+v", values)
@@ -277,7 +298,7 @@ func TestFailuresThenAlert(t *testing.T) {
 		// The alert went round through the processor's own input: it is a pending
 		// notification handed to the sender like any other.
 		keys, values = drain(h.intents)
-		if len(values) != 1 || keys[0] != alertID || !reflect.DeepEqual(values[0], ar) {
+		if len(values) != 1 || keys[0] != alertID || !reflect.DeepEqual(intent(t, values[0]), ar) {
 			t.Errorf("intents after give-up %q %+v, want the alert", keys, values)
 		}
 		if a, ok := h.row(alertID); !ok || a.Status != tables.NotificationPending {

@@ -3,6 +3,7 @@ package notifications
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -46,7 +47,7 @@ func (s *Sender) Handle(ctx context.Context, m deadletter.Message) error {
 		return nil
 	}
 	attempt := cur.Attempts + 1
-	msg, err := s.Env.Render(req)
+	msg, err := awaitRecords(ctx, func() (mail.Message, error) { return s.Env.Render(req) })
 	if err != nil {
 		return s.report(ctx, req.NotificationID, tables.NotificationCommand{Failed: &tables.SendFailed{
 			NotificationID: req.NotificationID, Attempt: attempt, Error: err.Error(), Permanent: true, At: s.Now()}})
@@ -86,4 +87,23 @@ func (s *Sender) report(ctx context.Context, id string, cmd tables.NotificationC
 		return err
 	}
 	return s.Produce(ctx, &kgo.Record{Topic: topics.NotificationCommands, Key: []byte(id), Value: b})
+}
+
+// awaitRecords runs f until the records it reads are visible: a view may be a moment behind the
+// event that caused the notification. After half a minute the records are taken to be missing.
+func awaitRecords[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	wait := 50 * time.Millisecond
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := f()
+		if !errors.Is(err, templates.ErrNotYet) || time.Now().After(deadline) {
+			return v, err
+		}
+		select {
+		case <-ctx.Done():
+			return v, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
 	"github.com/smartautocheck/smartautocheck/internal/gokactx"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
+	"github.com/smartautocheck/smartautocheck/processors/centers"
 	"github.com/smartautocheck/smartautocheck/tables"
 )
 
@@ -40,7 +41,8 @@ func Graph(o Options) *goka.GroupGraph {
 	return goka.DefineGroup(Group,
 		goka.Input(Commands, new(codecs.Raw), o.Policy.Goka(p.handle)),
 		goka.Persist(new(codecs.JSON[tables.User])),
-		goka.Output(Events, new(codecs.JSON[codecs.Envelope])),
+		goka.Output(Events, new(codecs.Raw)),
+		goka.Output(topics.CenterCommands, new(codecs.Raw)),
 		deadletter.Output(),
 	)
 }
@@ -55,6 +57,9 @@ func (p *proc) handle(ctx goka.Context, raw []byte) error {
 		return err
 	}
 	cur := gokactx.Row[tables.User](ctx)
+	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
+		return nil
+	}
 	now := p.now().UTC()
 	var ch tables.UserChange
 	switch {
@@ -72,7 +77,7 @@ func apply(ctx goka.Context, ch tables.UserChange, now time.Time) error {
 	if ch.User == nil {
 		return nil
 	}
-	u := ch.User
+	u := *ch.User
 	var events []codecs.Data
 	if ch.Registered {
 		events = append(events, codecs.UserRegistered{UserID: u.UserID, Email: u.Email, FirstName: u.FirstName,
@@ -85,10 +90,20 @@ func apply(ctx goka.Context, ch tables.UserChange, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	// The row is written before the events so that a reader who sees an event finds the row.
-	ctx.SetValue(*u)
+	var out gokactx.Out
 	for _, env := range envs {
-		ctx.Emit(Events, u.UserID, env)
+		if err := out.Emit(Events, u.UserID, env); err != nil {
+			return err
+		}
 	}
+	// An inspector joins the staff of its center, where the slots processor assigns them.
+	if ch.Registered && u.Role == tables.RoleInspector && u.CenterID != "" {
+		if err := out.Emit(topics.CenterCommands, u.CenterID, centers.AddInspector{UserID: u.UserID}); err != nil {
+			return err
+		}
+	}
+	u.Journal = out.Journal(ctx)
+	ctx.SetValue(u)
+	out.Send(ctx)
 	return nil
 }

@@ -3,6 +3,7 @@ package users_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
+	"github.com/smartautocheck/smartautocheck/processors/centers"
 	"github.com/smartautocheck/smartautocheck/processors/users"
 	"github.com/smartautocheck/smartautocheck/tables"
 )
@@ -65,16 +67,17 @@ func drain(qt *tester.QueueTracker) (keys []string, values []any) {
 	}
 }
 
-// event checks that v is a valid catalog envelope of the type and returns its payload.
+// event checks that v is the JSON of a valid catalog envelope of the type (outputs use the Raw
+// codec) and returns its payload.
 func event(t *testing.T, v any, eventType string) codecs.Event {
 	t.Helper()
-	env, ok := v.(codecs.Envelope)
+	b, ok := v.([]byte)
 	if !ok {
-		t.Fatalf("event is %T, want codecs.Envelope", v)
+		t.Fatalf("event is %T, want []byte", v)
 	}
-	b, err := json.Marshal(env)
-	if err != nil {
-		t.Fatal(err)
+	var env codecs.Envelope
+	if err := json.Unmarshal(b, &env); err != nil {
+		t.Fatalf("event %s is not an envelope: %v", b, err)
 	}
 	if err := codecs.Validate(b); err != nil {
 		t.Fatalf("emitted %s does not validate: %v", b, err)
@@ -193,6 +196,72 @@ func containsHash(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// An inspector of a center joins its staff: the centers processor is told.
+func TestInspectorJoinsItsCenter(t *testing.T) {
+	tt := start(t)
+	staff := tt.NewQueueTracker(topics.CenterCommands)
+	reg := registration(true)
+	reg.Role, reg.CenterID = tables.RoleInspector, "center-123"
+	tt.Consume(string(users.Commands), "u-1", command(t, tables.UserCommand{Create: &reg}))
+	keys, values := drain(staff)
+	if len(values) != 1 || keys[0] != "center-123" {
+		t.Fatalf("center commands %q, want one keyed center-123", keys)
+	}
+	var cmd centers.AddInspector
+	if err := json.Unmarshal(values[0].([]byte), &cmd); err != nil || cmd.UserID != "u-1" {
+		t.Errorf("center command %s (%v), want u-1 added", values[0], err)
+	}
+	u, _ := user(t, tt, "u-1")
+	if u.Journal == nil || u.Journal.Input != string(users.Commands)+"/0/0" || len(u.Journal.Emits) != 3 {
+		t.Errorf("journal = %+v, want the input and its three emits", u.Journal)
+	}
+
+	// Customers, and inspectors of no center, join nothing.
+	for i, r := range []tables.Registration{registration(false), {UserID: "u-3", Email: "i@example.com", FirstName: "I",
+		LastName: "N", Phone: "+33612345679", Role: tables.RoleInspector, PasswordHash: "h", Verified: true}} {
+		r.UserID = []string{"u-2", "u-3"}[i]
+		tt.Consume(string(users.Commands), r.UserID, command(t, tables.UserCommand{Create: &r}))
+	}
+	if keys, _ := drain(staff); len(keys) != 0 {
+		t.Errorf("center commands %q, want none", keys)
+	}
+}
+
+// A create that comes again after a crash (the row journals that very input) sends the same
+// events again — same event ids — while a plain duplicate sends nothing.
+func TestJournalReplay(t *testing.T) {
+	tt := start(t)
+	events := tt.NewQueueTracker(string(users.Events))
+	inputs := tt.NewQueueTracker(string(users.Commands))
+	reg := registration(false)
+	create := command(t, tables.UserCommand{Create: &reg})
+	tt.Consume(string(users.Commands), "u-1", create)
+	_, first := drain(events)
+	if len(first) != 1 {
+		t.Fatalf("create emitted %d events", len(first))
+	}
+
+	u, _ := user(t, tt, "u-1")
+	j := *u.Journal
+	j.Input = string(users.Commands) + "/0/" + strconv.FormatInt(inputs.Hwm(), 10)
+	u.Journal = &j
+	tt.SetTableValue(users.Table, "u-1", u)
+
+	tt.Consume(string(users.Commands), "u-1", create)
+	_, again := drain(events)
+	if len(again) != 1 || string(again[0].([]byte)) != string(first[0].([]byte)) {
+		t.Errorf("replay emitted %s, want the same bytes %s", again, first)
+	}
+	if got, _ := user(t, tt, "u-1"); got.Journal == nil || got.Journal.Input != j.Input || got.Status != u.Status {
+		t.Errorf("row after replay = %+v", got)
+	}
+
+	tt.Consume(string(users.Commands), "u-1", create)
+	if _, values := drain(events); len(values) != 0 {
+		t.Errorf("duplicate after replay emitted %d events", len(values))
+	}
 }
 
 func TestCreateVerifiedEmitsBoth(t *testing.T) {

@@ -1,0 +1,264 @@
+package timers_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/tester"
+
+	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/topics"
+	"github.com/smartautocheck/smartautocheck/processors/timers"
+	"github.com/smartautocheck/smartautocheck/tables"
+)
+
+var due = time.Date(2026, 3, 2, 9, 15, 0, 0, time.UTC)
+
+type harness struct {
+	t                       *testing.T
+	tt                      *tester.Tester
+	targets, commands, dead *tester.QueueTracker
+}
+
+func start(t *testing.T) *harness {
+	t.Helper()
+	tt := tester.New(t)
+	proc, err := goka.NewProcessor(nil, timers.Graph(deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}), goka.WithTester(tt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("processor stopped with %v", err)
+		}
+	})
+	return &harness{t: t, tt: tt, targets: tt.NewQueueTracker(topics.AppointmentCommands),
+		commands: tt.NewQueueTracker(string(timers.Commands)), dead: tt.NewQueueTracker(topics.DeadLetters)}
+}
+
+type record struct {
+	key   string
+	value []byte
+}
+
+func drain(t *testing.T, qt *tester.QueueTracker) []record {
+	t.Helper()
+	var out []record
+	for {
+		k, v, ok := qt.Next()
+		if !ok {
+			return out
+		}
+		b, isBytes := v.([]byte)
+		if !isBytes {
+			t.Fatalf("record %q is %T, want []byte", k, v)
+		}
+		out = append(out, record{k, b})
+	}
+}
+
+// send consumes a timer command and returns the timer commands that followed it (the
+// processor's own emits to its input).
+func (h *harness) send(key string, cmd tables.TimerCommand) []tables.TimerCommand {
+	h.t.Helper()
+	b, err := json.Marshal(cmd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.tt.Consume(string(timers.Commands), key, b)
+	recs := drain(h.t, h.commands)
+	if len(recs) == 0 || recs[0].key != key || string(recs[0].value) != string(b) {
+		h.t.Fatalf("timer commands do not start with the consumed one: %q", recs)
+	}
+	var out []tables.TimerCommand
+	for _, r := range recs[1:] {
+		if r.key != key {
+			h.t.Errorf("follow-up command keyed %q, want %q", r.key, key)
+		}
+		var c tables.TimerCommand
+		if err := json.Unmarshal(r.value, &c); err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func (h *harness) row(key string) (tables.Timer, bool) {
+	h.t.Helper()
+	v := h.tt.TableValue(timers.Table, key)
+	if v == nil {
+		return tables.Timer{}, false
+	}
+	tm, ok := v.(tables.Timer)
+	if !ok {
+		h.t.Fatalf("table value is %T", v)
+	}
+	return tm, true
+}
+
+func (h *harness) noDeadLetters() {
+	h.t.Helper()
+	if _, v, ok := h.dead.Next(); ok {
+		h.t.Errorf("dead letter %+v", v)
+	}
+}
+
+// expireTimer is the timer the appointments processor sets for a payment window.
+func expireTimer(id string) (string, tables.Timer) {
+	return tables.TimerKey(due, id+"/expire"), tables.Timer{Due: due, Topic: topics.AppointmentCommands, Key: id,
+		Value: json.RawMessage(`{"expire":{}}`)}
+}
+
+func TestScheduleFireForget(t *testing.T) {
+	h := start(t)
+	key, tm := expireTimer("a-1")
+
+	// Schedule: the row holds the command.
+	off := h.commands.Hwm()
+	if follow := h.send(key, tables.TimerCommand{Schedule: &tm}); len(follow) != 0 {
+		t.Errorf("schedule sent %+v", follow)
+	}
+	row, ok := h.row(key)
+	if !ok || !row.Due.Equal(due) || row.Topic != tm.Topic || row.Key != "a-1" || string(row.Value) != string(tm.Value) || row.Fired {
+		t.Fatalf("row = %+v (found %v)", row, ok)
+	}
+	if want := fmt.Sprintf("%s/0/%d", timers.Commands, off); row.Journal == nil || row.Journal.Input != want {
+		t.Errorf("journal = %+v, want input %s", row.Journal, want)
+	}
+	if recs := drain(t, h.targets); len(recs) != 0 {
+		t.Errorf("schedule sent %q", recs)
+	}
+
+	// Scheduling the same timer again keeps the first.
+	other := tm
+	other.Value = json.RawMessage(`{"remind":{}}`)
+	h.send(key, tables.TimerCommand{Schedule: &other})
+	if row, _ := h.row(key); string(row.Value) != string(tm.Value) {
+		t.Errorf("second schedule replaced the command: %s", row.Value)
+	}
+
+	// Fire: the stored command goes to its topic and key, byte for byte, and the timer asks to
+	// be forgotten — which, in the tester, is consumed at once and deletes the fired row.
+	follow := h.send(key, tables.TimerCommand{Fire: &struct{}{}})
+	if len(follow) != 1 || follow[0].Forget == nil || follow[0].Fire != nil || follow[0].Schedule != nil {
+		t.Errorf("fire sent %+v, want one forget", follow)
+	}
+	recs := drain(t, h.targets)
+	if len(recs) != 1 || recs[0].key != "a-1" || string(recs[0].value) != `{"expire":{}}` {
+		t.Errorf("fire sent %q, want the stored command to a-1", recs)
+	}
+	if _, ok := h.row(key); ok {
+		t.Error("the fired timer is still there after its forget")
+	}
+
+	// Fire again: nothing.
+	if follow := h.send(key, tables.TimerCommand{Fire: &struct{}{}}); len(follow) != 0 {
+		t.Errorf("second fire sent %+v", follow)
+	}
+	if recs := drain(t, h.targets); len(recs) != 0 {
+		t.Errorf("second fire sent %q", recs)
+	}
+	h.noDeadLetters()
+}
+
+// A row marked fired (its forget was lost) is not fired again, and a forget deletes it.
+func TestFiredRow(t *testing.T) {
+	h := start(t)
+	key, tm := expireTimer("a-1")
+	tm.Fired = true
+	h.tt.SetTableValue(timers.Table, key, tm)
+
+	if follow := h.send(key, tables.TimerCommand{Fire: &struct{}{}}); len(follow) != 0 {
+		t.Errorf("fire of a fired timer sent %+v", follow)
+	}
+	if recs := drain(t, h.targets); len(recs) != 0 {
+		t.Errorf("fire of a fired timer sent %q", recs)
+	}
+	if _, ok := h.row(key); !ok {
+		t.Fatal("fire deleted the fired row")
+	}
+	h.send(key, tables.TimerCommand{Forget: &struct{}{}})
+	if _, ok := h.row(key); ok {
+		t.Error("forget left the fired row")
+	}
+	// Forget of a gone timer: nothing.
+	h.send(key, tables.TimerCommand{Forget: &struct{}{}})
+	h.noDeadLetters()
+}
+
+// A forget before the fire (never sent by the processor, but harmless) keeps the timer.
+func TestForgetOfAnUnfiredTimerKeepsIt(t *testing.T) {
+	h := start(t)
+	key, tm := expireTimer("a-1")
+	h.send(key, tables.TimerCommand{Schedule: &tm})
+	h.send(key, tables.TimerCommand{Forget: &struct{}{}})
+	if _, ok := h.row(key); !ok {
+		t.Error("forget deleted a timer that has not fired")
+	}
+}
+
+// A fire that comes again after a crash (the row says fired, journaling that very input) sends
+// the command again.
+func TestJournalReplay(t *testing.T) {
+	h := start(t)
+	key, tm := expireTimer("a-1")
+	forget, err := json.Marshal(tables.TimerCommand{Forget: &struct{}{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tm.Fired = true
+	tm.Journal = &tables.Journal{Input: fmt.Sprintf("%s/0/%d", timers.Commands, h.commands.Hwm()), Emits: []tables.Emit{
+		{Topic: topics.AppointmentCommands, Key: "a-1", Value: tm.Value},
+		{Topic: string(timers.Commands), Key: key, Value: forget},
+	}}
+	h.tt.SetTableValue(timers.Table, key, tm)
+
+	follow := h.send(key, tables.TimerCommand{Fire: &struct{}{}})
+	if len(follow) != 1 || follow[0].Forget == nil {
+		t.Errorf("replayed fire sent %+v, want the forget", follow)
+	}
+	if recs := drain(t, h.targets); len(recs) != 1 || recs[0].key != "a-1" || string(recs[0].value) != string(tm.Value) {
+		t.Errorf("replayed fire sent %q", recs)
+	}
+	if _, ok := h.row(key); ok {
+		t.Error("the replayed forget did not delete the row")
+	}
+}
+
+func TestBadCommandsAreDeadLettered(t *testing.T) {
+	for _, value := range []string{"not json", `{}`} {
+		t.Run(value, func(t *testing.T) {
+			h := start(t)
+			h.tt.Consume(string(timers.Commands), "k", []byte(value))
+			k, v, ok := h.dead.Next()
+			if !ok {
+				t.Fatal("no dead letter")
+			}
+			if l, isLetter := v.(deadletter.Letter); !isLetter || k != "k" || l.Topic != string(timers.Commands) || string(l.Value) != value {
+				t.Errorf("letter %q = %+v", k, v)
+			}
+		})
+	}
+}
+
+func TestTargetsAreOutputs(t *testing.T) {
+	edges := timers.Graph(deadletter.Policy{}).OutputStreams()
+	for _, target := range timers.Targets {
+		found := false
+		for _, e := range edges {
+			found = found || e.Topic() == string(target)
+		}
+		if !found {
+			t.Errorf("target %s is not an output of the graph", target)
+		}
+	}
+}
