@@ -19,12 +19,15 @@ func (m Money) Float() float64 { return float64(m) / 100 }
 
 // MarshalJSON writes exactly two decimals: encoding/json would print 80 or
 // 80.5, which readers of the catalog do not expect.
-func (m Money) MarshalJSON() ([]byte, error) {
+func (m Money) MarshalJSON() ([]byte, error) { return []byte(m.String()), nil }
+
+// String is the amount with exactly two decimals, as gateways and documents want it: "80.00".
+func (m Money) String() string {
 	sign, u := "", uint64(m)
 	if m < 0 {
 		sign, u = "-", -u
 	}
-	return fmt.Appendf(nil, "%s%d.%02d", sign, u/100, u%100), nil
+	return fmt.Sprintf("%s%d.%02d", sign, u/100, u%100)
 }
 
 // UnmarshalJSON accepts any JSON number and rounds it to the nearest cent,

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/smartautocheck/smartautocheck/codecs"
+	"github.com/smartautocheck/smartautocheck/internal/centers"
 	"github.com/smartautocheck/smartautocheck/internal/signed"
 	"github.com/smartautocheck/smartautocheck/tables"
 )
@@ -21,8 +22,19 @@ type Server struct {
 	Users  *Table[tables.User]
 	Emails *Table[tables.EmailClaim]
 
+	Appointments *Table[tables.Appointment]
+	Slots        *Table[tables.CenterDay]
+	Payments     *Table[tables.Payments]
+
 	UserCommands *goka.Emitter
 	EmailClaims  *goka.Emitter
+	ApptCommands *goka.Emitter
+	PayCommands  *goka.Emitter
+
+	Centers *centers.Catalog
+	// Hold is the payment window of a new booking.
+	Hold time.Duration
+	Now  func() time.Time
 
 	Signer signed.Signer
 	Auth   *Auth
@@ -30,8 +42,8 @@ type Server struct {
 	Wait time.Duration
 	// BcryptCost is bcrypt's work factor for new passwords.
 	BcryptCost int
-	// Ready tells whether every processor and view has recovered.
-	Ready    func() bool
+	// NotReady names the processors, consumers and views that have not recovered yet.
+	NotReady func() []string
 	Registry *prometheus.Registry
 	Log      *slog.Logger
 }
@@ -65,6 +77,18 @@ func (s *Server) Handler() http.Handler {
 	route(http.MethodPost, "/v1/auth/login", s.login, s.ready)
 	route(http.MethodGet, "/v1/users/me", s.me, s.ready, s.signedIn)
 	route(http.MethodPost, "/v1/admin/inspectors", s.createInspector, s.ready, s.signedIn, role(tables.RoleAdmin))
+
+	route(http.MethodGet, "/v1/centers", s.listCenters)
+	route(http.MethodGet, "/v1/centers/{centerId}/slots", s.listSlots, s.ready)
+	route(http.MethodPost, "/v1/appointments", s.book, s.ready, s.signedIn)
+	route(http.MethodGet, "/v1/appointments", s.listAppointments, s.ready, s.signedIn)
+	route(http.MethodGet, "/v1/appointments/{id}", s.getAppointment, s.ready, s.signedIn)
+	route(http.MethodGet, "/v1/appointments/{id}/history", s.history, s.ready, s.signedIn)
+	route(http.MethodPost, "/v1/appointments/{id}/cancel", s.cancel, s.ready, s.signedIn)
+	route(http.MethodPost, "/v1/appointments/{id}/checkin", s.checkIn, s.ready, s.signedIn, role(tables.RoleInspector, tables.RoleAdmin))
+	route(http.MethodPost, "/v1/appointments/{id}/payments", s.pay, s.ready, s.signedIn)
+	route(http.MethodPost, "/v1/payments/{paymentId}/capture", s.capture, s.ready, s.signedIn)
+	route(http.MethodGet, "/v1/appointments/{id}/invoice.pdf", s.invoice, s.ready, s.signedIn)
 	return r
 }
 
@@ -79,7 +103,7 @@ func (s *Server) serve(h handler) http.Handler {
 // ready refuses requests with 503 until the state they read has been recovered.
 func (s *Server) ready(next handler) handler {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		if !s.Ready() {
+		if len(s.NotReady()) > 0 {
 			return errNotReady
 		}
 		return next(w, r)
@@ -118,8 +142,10 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) error {
-	if !s.Ready() {
-		return errNotReady
+	if waiting := s.NotReady(); len(waiting) > 0 {
+		e := errorf(errNotReady.Status, errNotReady.Code, errNotReady.Message)
+		e.Details["waitingFor"] = waiting
+		return e
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	return nil

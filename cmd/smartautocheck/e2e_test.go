@@ -166,7 +166,8 @@ func TestBinaryEndToEnd(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second)
 	if after := countLines(t, in, "users-topic"); after != before {
-		t.Fatalf("users-topic had %d records before kill -9, %d after restart", before, after)
+		out, _ := in.tool(t, "consume", "--topic", "users-topic", "--from-beginning", "--until-end")
+		t.Fatalf("users-topic had %d records before kill -9, %d after restart:\n%s\n%s", before, after, out, in.log.String())
 	}
 
 	// A topic whose partition count differs from the catalog is reported, never used.

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/smartautocheck/smartautocheck/internal/app"
+	"github.com/smartautocheck/smartautocheck/internal/centers"
+	"github.com/smartautocheck/smartautocheck/internal/gateway"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -69,6 +71,23 @@ func dispatch(args []string, out io.Writer) error {
 	return fmt.Errorf("unknown subcommand %q\n\n%s", args[0], usage)
 }
 
+// paymentGateway builds the configured gateway; PayPal's credentials come from the environment
+// only, so they never appear in a process listing.
+func paymentGateway(name, publicURL, httpAddr string) (gateway.Gateway, error) {
+	switch name {
+	case "sandbox":
+		return gateway.NewSandbox(), nil
+	case "paypal":
+		if publicURL == "" {
+			publicURL = "http://" + httpAddr
+		}
+		return gateway.NewPayPal(gateway.PayPalConfig{BaseURL: env("SAC_PAYPAL_BASE_URL", "https://api-m.sandbox.paypal.com"),
+			ClientID: os.Getenv("SAC_PAYPAL_CLIENT_ID"), Secret: os.Getenv("SAC_PAYPAL_SECRET"),
+			ReturnURL: env("SAC_PAYPAL_RETURN_URL", publicURL), CancelURL: env("SAC_PAYPAL_CANCEL_URL", publicURL)})
+	}
+	return nil, fmt.Errorf("unknown gateway %q (sandbox or paypal)", name)
+}
+
 // env returns the environment variable's value, or def.
 func env(name, def string) string {
 	if v, ok := os.LookupEnv(name); ok && v != "" {
@@ -107,12 +126,26 @@ func run(ctx context.Context, args []string) error {
 	adminPassword := fs.String("admin-password", env("SAC_ADMIN_PASSWORD", ""), "its password (SAC_ADMIN_PASSWORD)")
 	processors := fs.String("processors", env("SAC_PROCESSORS", ""), "processors to run, comma-separated (SAC_PROCESSORS; default all: "+strings.Join(app.AllProcessors, ",")+")")
 	smtpURL := fs.String("smtp-url", env("SAC_SMTP_URL", ""), "send emails over SMTP, e.g. smtp://user:pass@host:587?from=no-reply@example.com (SAC_SMTP_URL; default outbox files)")
+	hold := fs.Duration("payment-hold", envDuration("SAC_PAYMENT_HOLD", 15*time.Minute), "payment window of a booking (SAC_PAYMENT_HOLD)")
+	centersFile := fs.String("centers", env("SAC_CENTERS", ""), "centers configuration file (SAC_CENTERS; default the built-in center)")
+	gatewayName := fs.String("gateway", env("SAC_GATEWAY", "sandbox"), "payment gateway: sandbox or paypal (SAC_GATEWAY; paypal reads SAC_PAYPAL_BASE_URL, SAC_PAYPAL_CLIENT_ID, SAC_PAYPAL_SECRET)")
 	wait := fs.Duration("wait", envDuration("SAC_WAIT", 5*time.Second), "how long a command request waits for its outcome before answering 202 (SAC_WAIT)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	a, err := app.Start(ctx, app.Config{DataDir: *dataDir, HTTPAddr: *httpAddr, PublicURL: *publicURL,
+	var cs []centers.Center
+	if *centersFile != "" {
+		var err error
+		if cs, err = centers.Load(*centersFile); err != nil {
+			return err
+		}
+	}
+	gw, err := paymentGateway(*gatewayName, *publicURL, *httpAddr)
+	if err != nil {
+		return err
+	}
+	a, err := app.Start(ctx, app.Config{PaymentHold: *hold, Centers: cs, Gateway: gw, DataDir: *dataDir, HTTPAddr: *httpAddr, PublicURL: *publicURL,
 		Brokers: splitList(*brokers), KafkaAddr: *kafkaAddr, SyncWrites: *syncWrites, Secret: *secret,
 		AdminEmail: *adminEmail, AdminPassword: *adminPassword, Processors: splitList(*processors),
 		SMTPURL: *smtpURL, Wait: *wait, Log: log})

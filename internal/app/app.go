@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -28,15 +29,23 @@ import (
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/broker"
+	"github.com/smartautocheck/smartautocheck/internal/centers"
 	"github.com/smartautocheck/smartautocheck/internal/consumer"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gateway"
 	"github.com/smartautocheck/smartautocheck/internal/kafkaconfig"
 	"github.com/smartautocheck/smartautocheck/internal/mail"
 	"github.com/smartautocheck/smartautocheck/internal/signed"
 	"github.com/smartautocheck/smartautocheck/internal/templates"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
+	"github.com/smartautocheck/smartautocheck/processors/appointments"
+	centersproc "github.com/smartautocheck/smartautocheck/processors/centers"
 	"github.com/smartautocheck/smartautocheck/processors/emails"
 	"github.com/smartautocheck/smartautocheck/processors/notifications"
+	"github.com/smartautocheck/smartautocheck/processors/numbering"
+	"github.com/smartautocheck/smartautocheck/processors/payments"
+	"github.com/smartautocheck/smartautocheck/processors/slots"
+	"github.com/smartautocheck/smartautocheck/processors/timers"
 	"github.com/smartautocheck/smartautocheck/processors/users"
 	"github.com/smartautocheck/smartautocheck/tables"
 	"github.com/smartautocheck/smartautocheck/views"
@@ -49,10 +58,18 @@ const (
 	ProcNotifications = "notifications"
 	ProcFeed          = "notifications-consumer"
 	ProcSender        = "notifications-sender"
+	ProcAppointments  = topics.GroupAppointments
+	ProcPayments      = topics.GroupPayments
+	ProcSlots         = topics.GroupSlots
+	ProcCenters       = topics.GroupCenters
+	ProcNumbering     = topics.GroupNumbering
+	ProcTimers        = topics.GroupTimers
+	ProcGateway       = payments.GatewayGroup
 )
 
 // AllProcessors is what a plain run starts.
-var AllProcessors = []string{ProcUsers, ProcEmails, ProcNotifications, ProcFeed, ProcSender}
+var AllProcessors = []string{ProcUsers, ProcEmails, ProcNotifications, ProcFeed, ProcSender, ProcAppointments,
+	ProcPayments, ProcSlots, ProcCenters, ProcNumbering, ProcTimers, ProcGateway}
 
 // Config is one instance's configuration; the command line fills it from flags and environment.
 type Config struct {
@@ -75,7 +92,15 @@ type Config struct {
 	// SendBackoff is the first retry wait of a failed send (default 1 s).
 	SendBackoff time.Duration
 	// Provider overrides the mail provider (tests inject failing ones); nil uses the outbox or SMTP.
-	Provider   mail.Provider
+	Provider mail.Provider
+	// PaymentHold is the payment window of a booking (default 15 min).
+	PaymentHold time.Duration
+	// Centers are the inspection centers (default the built-in one).
+	Centers []centers.Center
+	// Gateway takes payments (default the sandbox).
+	Gateway gateway.Gateway
+	// TimerTick is how often due timers are looked for (default 200 ms).
+	TimerTick  time.Duration
 	BcryptCost int
 	Log        *slog.Logger
 	Now        func() time.Time
@@ -88,11 +113,15 @@ type App struct {
 	Brokers  []string
 	HTTPAddr string
 
-	group  *errgroup.Group
-	cancel context.CancelFunc
-	http   *http.Server
-	ready  func() bool
+	group    *errgroup.Group
+	cancel   context.CancelFunc
+	http     *http.Server
+	notReady func() []string
+	secret   []byte
 }
+
+// Secret is the instance's signing secret (benchmarks sign verification links with it).
+func (a *App) Secret() []byte { return a.secret }
 
 func (c *Config) defaults() {
 	if c.DataDir == "" {
@@ -116,6 +145,18 @@ func (c *Config) defaults() {
 	if len(c.Processors) == 0 {
 		c.Processors = AllProcessors
 	}
+	if c.PaymentHold <= 0 {
+		c.PaymentHold = 15 * time.Minute
+	}
+	if len(c.Centers) == 0 {
+		c.Centers = []centers.Center{centers.Default()}
+	}
+	if c.Gateway == nil {
+		c.Gateway = gateway.NewSandbox()
+	}
+	if c.TimerTick <= 0 {
+		c.TimerTick = 200 * time.Millisecond
+	}
 }
 
 // Start brings the instance up and returns once its HTTP listener is open; readiness follows
@@ -134,7 +175,11 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, Brokers: cfg.Brokers}
+	catalog, err := centers.NewCatalog(cfg.Centers)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, Brokers: cfg.Brokers, secret: secret}
 	ok := false
 	defer func() {
 		if !ok {
@@ -169,7 +214,8 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	a.cancel = cancel
 	g, gctx := errgroup.WithContext(runCtx)
 	a.group = g
-	var readiness []func() bool
+	// readiness names each part that must have recovered before the instance serves.
+	readiness := map[string]func() bool{}
 
 	usersView, err := views.NewTable[tables.User](cluster, users.Table)
 	if err != nil {
@@ -183,10 +229,25 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range []*goka.View{usersView.View, emailsView.View, notifView.View} {
-		v := v
+	apptView, err := views.NewTable[tables.Appointment](cluster, appointments.Table)
+	if err != nil {
+		return nil, err
+	}
+	slotsView, err := views.NewTable[tables.CenterDay](cluster, slots.Table)
+	if err != nil {
+		return nil, err
+	}
+	payView, err := views.NewTable[tables.Payments](cluster, payments.Table)
+	if err != nil {
+		return nil, err
+	}
+	timersView, err := views.NewTable[tables.Timer](cluster, timers.Table)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range []*goka.View{usersView.View, emailsView.View, notifView.View, apptView.View, slotsView.View, payView.View, timersView.View} {
 		g.Go(func() error { return v.Run(gctx) })
-		readiness = append(readiness, v.Recovered)
+		readiness["view "+v.Topic()] = v.Recovered
 	}
 
 	policy := deadletter.Policy{Now: cfg.Now}
@@ -194,6 +255,12 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		ProcUsers:         users.Graph(users.Options{Now: cfg.Now, Policy: policy}),
 		ProcEmails:        emails.Graph(emails.Options{Now: cfg.Now, Policy: policy}),
 		ProcNotifications: notifications.Graph(notifications.Options{Now: cfg.Now, Policy: policy, AdminEmail: cfg.AdminEmail}),
+		ProcAppointments:  appointments.Graph(appointments.Options{Now: cfg.Now, Policy: policy}),
+		ProcPayments:      payments.Graph(payments.Options{Now: cfg.Now, Policy: policy, PublicURL: cfg.PublicURL}),
+		ProcSlots:         slots.Graph(policy),
+		ProcCenters:       centersproc.Graph(policy),
+		ProcNumbering:     numbering.Graph(policy),
+		ProcTimers:        timers.Graph(policy),
 	}
 	for _, name := range cfg.Processors {
 		gg, isGoka := graphs[name]
@@ -205,7 +272,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 			return nil, fmt.Errorf("processor %s: %w", name, err)
 		}
 		g.Go(func() error { return p.Run(gctx) })
-		readiness = append(readiness, p.Recovered)
+		readiness["processor "+name] = p.Recovered
 	}
 
 	provider := cfg.Provider
@@ -221,6 +288,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	reg.MustRegister(consumed)
 
 	signer := signed.New(secret)
+	records := templates.Records{Users: usersView.Get, Appointments: apptView.Get, Payments: payView.Get, Centers: catalog}
 	for _, name := range cfg.Processors {
 		var cc consumer.Config
 		var cons *consumer.Consumer
@@ -229,11 +297,15 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		}
 		switch name {
 		case ProcFeed:
-			cc = consumer.Config{Group: notifications.FeedGroup, Topics: topics.CatalogNames(), Handler: notifications.Feed(produce)}
+			cc = consumer.Config{Group: notifications.FeedGroup, Topics: topics.CatalogNames(), Handler: notifications.Feed(produce, records)}
 		case ProcSender:
-			s := &notifications.Sender{Env: templates.Env{BaseURL: cfg.PublicURL, From: "SmartAutoCheck <no-reply@smartautocheck.local>", Signer: signer},
+			s := &notifications.Sender{Env: templates.Env{BaseURL: cfg.PublicURL, From: "SmartAutoCheck <no-reply@smartautocheck.local>",
+				Signer: signer, Records: records},
 				Provider: provider, Status: notifView.Get, Produce: produce, Backoff: cfg.SendBackoff, Now: cfg.Now}
 			cc = consumer.Config{Group: notifications.SenderGroup, Topics: []string{topics.NotificationIntents}, Handler: s.Handle}
+		case ProcGateway:
+			wk := &payments.Worker{Gateway: cfg.Gateway, Produce: produce, Backoff: 500 * time.Millisecond}
+			cc = consumer.Config{Group: payments.GatewayGroup, Topics: []string{topics.PaymentIntents}, Handler: wk.Handle}
 		default:
 			continue
 		}
@@ -242,7 +314,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 			return nil, err
 		}
 		g.Go(func() error { return cons.Run(gctx) })
-		readiness = append(readiness, cons.Ready)
+		readiness["consumer "+cc.Group] = cons.Ready
 	}
 
 	userCmds, err := goka.NewEmitter(cluster.Brokers, users.Commands, new(codecs.JSON[tables.UserCommand]), cluster.EmitterOptions()...)
@@ -253,23 +325,50 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	apptCmds, err := goka.NewEmitter(cluster.Brokers, appointments.Commands, new(codecs.JSON[tables.AppointmentCommand]), cluster.EmitterOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	payCmds, err := goka.NewEmitter(cluster.Brokers, payments.Commands, new(codecs.JSON[tables.PaymentCommand]), cluster.EmitterOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	timerCmds, err := goka.NewEmitter(cluster.Brokers, timers.Commands, new(codecs.JSON[tables.TimerCommand]), cluster.EmitterOptions()...)
+	if err != nil {
+		return nil, err
+	}
+	if contains(cfg.Processors, ProcTimers) {
+		ticker := &timers.Ticker{View: timersView.View, Emitter: timerCmds, Interval: cfg.TimerTick, Now: cfg.Now}
+		g.Go(func() error { return ticker.Run(gctx) })
+	}
 	var adminDone atomic.Bool
 	if cfg.AdminEmail == "" {
 		adminDone.Store(true)
 	}
-	recovered := func() bool {
-		for _, r := range readiness {
-			if !r() {
-				return false
+	waiting := func() []string {
+		var out []string
+		for name, ok := range readiness {
+			if !ok() {
+				out = append(out, name)
 			}
 		}
-		return true
+		sort.Strings(out)
+		return out
 	}
-	a.ready = func() bool { return adminDone.Load() && recovered() }
+	recovered := func() bool { return len(waiting()) == 0 }
+	a.notReady = func() []string {
+		out := waiting()
+		if !adminDone.Load() {
+			out = append(out, "admin account")
+		}
+		return out
+	}
 
 	srv := &views.Server{Users: usersView, Emails: emailsView, UserCommands: userCmds, EmailClaims: claims,
+		Appointments: apptView, Slots: slotsView, Payments: payView, ApptCommands: apptCmds, PayCommands: payCmds,
+		Centers: catalog, Hold: cfg.PaymentHold, Now: cfg.Now,
 		Signer: signer, Auth: views.NewAuth(secret, 24*time.Hour, cfg.Now), Wait: cfg.Wait, BcryptCost: cfg.BcryptCost,
-		Ready: a.Ready, Registry: reg, Log: cfg.Log}
+		NotReady: a.NotReady, Registry: reg, Log: cfg.Log}
 	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	g.Go(func() error {
 		if err := a.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -282,7 +381,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		shutdown, done := context.WithTimeout(context.Background(), 5*time.Second)
 		defer done()
 		_ = a.http.Shutdown(shutdown)
-		return errors.Join(userCmds.Finish(), claims.Finish())
+		return errors.Join(userCmds.Finish(), claims.Finish(), apptCmds.Finish(), payCmds.Finish(), timerCmds.Finish())
 	})
 	if cfg.AdminEmail != "" {
 		g.Go(func() error {
@@ -299,7 +398,15 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 }
 
 // Ready tells whether every processor, consumer and view of the instance has recovered.
-func (a *App) Ready() bool { return a.ready != nil && a.ready() }
+func (a *App) Ready() bool { return a.notReady != nil && len(a.notReady()) == 0 }
+
+// NotReady names the parts of the instance that have not recovered yet.
+func (a *App) NotReady() []string {
+	if a.notReady == nil {
+		return []string{"starting"}
+	}
+	return a.notReady()
+}
 
 // Wait blocks until the instance stops and returns the first error that stopped it.
 func (a *App) Wait() error {

@@ -33,6 +33,9 @@ import (
 const (
 	adminEmail    = "admin@example.com"
 	adminPassword = "admin-password-123"
+	// testHold is the payment window of the suite: long enough to pay at once, short enough to
+	// watch a booking expire.
+	testHold = 4 * time.Second
 	// unreachableDomain is an address domain the test provider cannot deliver to, as a mail
 	// server that is down would behave.
 	unreachableDomain = "@unreachable.test"
@@ -79,6 +82,7 @@ func shared(t *testing.T) *env {
 		}
 		cfg := app.Config{DataDir: dir, HTTPAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0", Brokers: externalBrokers(),
 			AdminEmail: adminEmail, AdminPassword: adminPassword, SendBackoff: 10 * time.Millisecond,
+			PaymentHold: testHold, Centers: testCenters(),
 			Provider: flaky{imail.NewOutbox(filepath.Join(dir, "outbox"))}, BcryptCost: bcrypt.MinCost}
 		sharedEnv = &env{cfg: cfg}
 		sharedErr = sharedEnv.start()

@@ -9,9 +9,11 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,7 +27,9 @@ import (
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/app"
 	"github.com/smartautocheck/smartautocheck/internal/broker"
+	"github.com/smartautocheck/smartautocheck/internal/centers"
 	"github.com/smartautocheck/smartautocheck/internal/kafkaconfig"
+	"github.com/smartautocheck/smartautocheck/internal/signed"
 )
 
 const (
@@ -210,4 +214,124 @@ func BenchmarkRegisterRoundTrip(b *testing.B) {
 	b.ReportMetric(perSecond(n, total), "sequential-req/s")
 	fmt.Printf("register round trip (HTTP → email-claims → emails → user-commands → users → view): p50 %s, p99 %s over %d sequential requests\n",
 		p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), n)
+}
+
+// BenchmarkBookingSaga is the booking saga a customer goes through — book, then pay until the
+// appointment is confirmed — each request answered once the processors have applied it: HTTP,
+// appointments → slots → appointments, then payments → gateway worker → payments → numbering →
+// payments → appointments, over six topics. Sequential requests give the latency; eight
+// customers at once give the throughput.
+func BenchmarkBookingSaga(b *testing.B) {
+	day := [][2]string{{"00:00", "24:00"}}
+	open := centers.Center{CenterID: "bench", Name: "Bench", Address: "1 Bench St", Timezone: "UTC", Lanes: 1000,
+		SlotMinutes: 15, MinLeadMinutes: 0, MaxAdvanceDays: 90, OpeningHours: map[string][][2]string{}}
+	for _, d := range centers.Days {
+		open.OpeningHours[d] = day
+	}
+	a, err := app.Start(context.Background(), app.Config{DataDir: b.TempDir(), HTTPAddr: "127.0.0.1:0", KafkaAddr: "127.0.0.1:0",
+		BcryptCost: bcrypt.MinCost, Centers: []centers.Center{open}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer a.Close()
+	for !a.Ready() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	base := "http://" + a.HTTPAddr
+	tokens := make([]string, 8)
+	for i := range tokens {
+		tokens[i] = verifiedCustomer(b, base, a)
+	}
+	date := time.Now().UTC().AddDate(0, 0, 2).Format("2006-01-02")
+	saga := func(token string, i int) time.Duration {
+		t0 := time.Now()
+		body, _ := json.Marshal(map[string]any{"centerId": "bench", "serviceType": "standard", "date": date,
+			"time": centers.FormatTime((i/4)%24, (i%4)*15), "vehicle": map[string]any{"registration": "AB-123-CD", "make": "T", "model": "C", "year": 2020}})
+		var appt struct {
+			AppointmentID string `json:"appointmentId"`
+		}
+		post(b, base+"/v1/appointments", token, "", body, http.StatusCreated, &appt)
+		var pay struct {
+			Status string `json:"status"`
+		}
+		post(b, base+"/v1/appointments/"+appt.AppointmentID+"/payments", token, uuid.NewString(), []byte(`{"method":"paypal"}`), http.StatusCreated, &pay)
+		if pay.Status != "completed" {
+			b.Fatalf("payment %s", pay.Status)
+		}
+		return time.Since(t0)
+	}
+	const sequential, concurrent = 300, 800
+	lat := make([]time.Duration, 0, sequential)
+	b.ResetTimer()
+	for i := 0; i < sequential; i++ {
+		lat = append(lat, saga(tokens[0], i))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < len(tokens); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < concurrent; i += len(tokens) {
+				saga(tokens[w], sequential+i)
+			}
+		}()
+	}
+	wg.Wait()
+	rate := perSecond(concurrent, time.Since(start))
+	b.ReportMetric(float64(p50.Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99-ms")
+	b.ReportMetric(rate, "sagas/s")
+	fmt.Printf("booking saga (book + pay until confirmed): p50 %s, p99 %s sequential; %.0f sagas/s with 8 customers at once\n",
+		p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), rate)
+}
+
+// verifiedCustomer registers a customer, verifies it with the token of its email and logs in.
+func verifiedCustomer(b *testing.B, base string, a *app.App) string {
+	email := "bench-" + uuid.NewString() + "@example.com"
+	body, _ := json.Marshal(map[string]string{"email": email, "password": "secret-pass-123", "firstName": "B",
+		"lastName": "M", "phone": "+33612345678"})
+	var user struct {
+		UserID string `json:"userId"`
+	}
+	post(b, base+"/v1/auth/register", "", "", body, http.StatusCreated, &user)
+	tok, err := signed.New(a.Secret()).VerifyEmailToken(user.UserID, email)
+	if err != nil {
+		b.Fatal(err)
+	}
+	post(b, base+"/v1/auth/verify", "", "", []byte(`{"token":"`+tok+`"}`), http.StatusOK, nil)
+	var login struct {
+		Token string `json:"token"`
+	}
+	body, _ = json.Marshal(map[string]string{"email": email, "password": "secret-pass-123"})
+	post(b, base+"/v1/auth/login", "", "", body, http.StatusOK, &login)
+	return login.Token
+}
+
+func post(b *testing.B, url, token, idempotencyKey string, body []byte, want int, out any) {
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", idempotencyKey)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		raw, _ := io.ReadAll(resp.Body)
+		b.Fatalf("POST %s: %d %s", url, resp.StatusCode, raw)
+	}
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
