@@ -31,8 +31,9 @@ func paid() *Appointment {
 	return a
 }
 
-// unchanged fails the test when f modified the row it was given.
-func unchanged(t *testing.T, name string, cur *Appointment, f func()) {
+// unchanged fails the test when f modified the row it was given (of any table: the rules of
+// every table leave the current row alone).
+func unchanged[R any](t *testing.T, name string, cur *R, f func()) {
 	t.Helper()
 	if cur == nil {
 		f()
@@ -45,9 +46,11 @@ func unchanged(t *testing.T, name string, cur *Appointment, f func()) {
 	}
 }
 
-func noEffects(t *testing.T, name string, eff ApptEffects) {
+// noEffects fails the test when a rule's effects (of any table) are not the zero value.
+func noEffects[E any](t *testing.T, name string, eff E) {
 	t.Helper()
-	if !reflect.DeepEqual(eff, ApptEffects{}) {
+	var none E
+	if !reflect.DeepEqual(eff, none) {
 		t.Errorf("%s = %+v, want no effect", name, eff)
 	}
 }

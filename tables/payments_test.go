@@ -37,26 +37,6 @@ func payments(status string) *Payments {
 	return ps
 }
 
-func samePayments(t *testing.T, name string, cur *Payments, f func()) {
-	t.Helper()
-	if cur == nil {
-		f()
-		return
-	}
-	before, _ := json.Marshal(cur)
-	f()
-	if after, _ := json.Marshal(cur); string(after) != string(before) {
-		t.Errorf("%s modified the current row:\n%s\nthen\n%s", name, before, after)
-	}
-}
-
-func noPayEffects(t *testing.T, name string, eff PayEffects) {
-	t.Helper()
-	if !reflect.DeepEqual(eff, PayEffects{}) {
-		t.Errorf("%s = %+v, want no effect", name, eff)
-	}
-}
-
 func TestPay(t *testing.T) {
 	now := t0.Add(time.Minute)
 	inFlight := func(status string) *Payments { return payments(status) }
@@ -90,7 +70,7 @@ func TestPay(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := payRequest(tc.key)
 			var eff PayEffects
-			samePayments(t, "Pay", tc.cur, func() { eff = Pay(tc.cur, r, tc.now) })
+			unchanged(t, "Pay", tc.cur, func() { eff = Pay(tc.cur, r, tc.now) })
 			if eff.Row == nil {
 				t.Fatal("no row")
 			}
@@ -123,7 +103,7 @@ func TestPay(t *testing.T) {
 
 	// The same key again changes nothing, whatever its outcome was.
 	for _, st := range []string{PayInitiating, PayCompleted, PayFailed, PayRefused} {
-		noPayEffects(t, "Pay with a known key ("+st+")", Pay(payments(st), payRequest("k1"), now))
+		noEffects(t, "Pay with a known key ("+st+")", Pay(payments(st), payRequest("k1"), now))
 	}
 }
 
@@ -133,7 +113,7 @@ func TestOrderWasCreated(t *testing.T) {
 			cur := payments(PayInitiating)
 			var eff PayEffects
 			o := OrderCreated{PaymentID: "p-k1", OrderID: "o-1", ApprovalURL: approval}
-			samePayments(t, "OrderWasCreated", cur, func() { eff = OrderWasCreated(cur, o) })
+			unchanged(t, "OrderWasCreated", cur, func() { eff = OrderWasCreated(cur, o) })
 			p := eff.Row.ByID("p-k1")
 			if p.Status != PayPending || p.OrderID != "o-1" || p.ApprovalURL != approval {
 				t.Errorf("attempt = %+v", p)
@@ -160,33 +140,33 @@ func TestOrderWasCreated(t *testing.T) {
 				t.Errorf("intents = %+v, want %+v", eff.Intents, wantIntent)
 			}
 			// Without an approval URL there is nothing to approve.
-			noPayEffects(t, "CaptureApproved without approval", CaptureApproved(eff.Row, CaptureRequest{PaymentID: "p-k1"}))
+			noEffects(t, "CaptureApproved without approval", CaptureApproved(eff.Row, CaptureRequest{PaymentID: "p-k1"}))
 		})
 	}
-	noPayEffects(t, "OrderWasCreated of no row", OrderWasCreated(nil, OrderCreated{PaymentID: "p-k1"}))
-	noPayEffects(t, "OrderWasCreated of an unknown payment", OrderWasCreated(payments(PayInitiating), OrderCreated{PaymentID: "p-x"}))
-	noPayEffects(t, "OrderWasCreated twice", OrderWasCreated(payments(PayPending), OrderCreated{PaymentID: "p-k1", OrderID: "o-1"}))
-	noPayEffects(t, "CaptureApproved of no row", CaptureApproved(nil, CaptureRequest{PaymentID: "p-k1"}))
-	noPayEffects(t, "CaptureApproved of an initiating payment", CaptureApproved(payments(PayInitiating), CaptureRequest{PaymentID: "p-k1"}))
+	noEffects(t, "OrderWasCreated of no row", OrderWasCreated(nil, OrderCreated{PaymentID: "p-k1"}))
+	noEffects(t, "OrderWasCreated of an unknown payment", OrderWasCreated(payments(PayInitiating), OrderCreated{PaymentID: "p-x"}))
+	noEffects(t, "OrderWasCreated twice", OrderWasCreated(payments(PayPending), OrderCreated{PaymentID: "p-k1", OrderID: "o-1"}))
+	noEffects(t, "CaptureApproved of no row", CaptureApproved(nil, CaptureRequest{PaymentID: "p-k1"}))
+	noEffects(t, "CaptureApproved of an initiating payment", CaptureApproved(payments(PayInitiating), CaptureRequest{PaymentID: "p-k1"}))
 }
 
 func TestCapturedThenNumbered(t *testing.T) {
 	cur := payments(PayPending)
 	var eff PayEffects
-	samePayments(t, "WasCaptured", cur, func() { eff = WasCaptured(cur, Captured{PaymentID: "p-k1", TransactionID: "tx-1"}) })
+	unchanged(t, "WasCaptured", cur, func() { eff = WasCaptured(cur, Captured{PaymentID: "p-k1", TransactionID: "tx-1"}) })
 	if p := eff.Row.ByID("p-k1"); p.Status != PayCaptured || p.TransactionID != "tx-1" {
 		t.Errorf("attempt = %+v", p)
 	}
 	if eff.Number != "p-k1" || len(eff.Events) != 0 || len(eff.Intents) != 0 {
 		t.Errorf("WasCaptured = %+v, want a number request only", eff)
 	}
-	noPayEffects(t, "WasCaptured twice", WasCaptured(eff.Row, Captured{PaymentID: "p-k1", TransactionID: "tx-1"}))
-	noPayEffects(t, "WasCaptured of an initiating payment", WasCaptured(payments(PayInitiating), Captured{PaymentID: "p-k1"}))
-	noPayEffects(t, "WasCaptured of no row", WasCaptured(nil, Captured{PaymentID: "p-k1"}))
+	noEffects(t, "WasCaptured twice", WasCaptured(eff.Row, Captured{PaymentID: "p-k1", TransactionID: "tx-1"}))
+	noEffects(t, "WasCaptured of an initiating payment", WasCaptured(payments(PayInitiating), Captured{PaymentID: "p-k1"}))
+	noEffects(t, "WasCaptured of no row", WasCaptured(nil, Captured{PaymentID: "p-k1"}))
 
 	captured := eff.Row
 	n := Numbered{PaymentID: "p-k1", Number: "INV-2025-000007"}
-	samePayments(t, "WasNumbered", captured, func() { eff = WasNumbered(captured, n, "http://x", t1) })
+	unchanged(t, "WasNumbered", captured, func() { eff = WasNumbered(captured, n, "http://x", t1) })
 	p := eff.Row.ByID("p-k1")
 	if p.Status != PayCompleted || p.InvoiceNumber != n.Number || p.CompletedAt == nil || !p.CompletedAt.Equal(t1) ||
 		eff.Row.Completed != "p-k1" {
@@ -201,9 +181,9 @@ func TestCapturedThenNumbered(t *testing.T) {
 	if _, err := codecs.New(eff.Events[0], t1); err != nil {
 		t.Errorf("payment.completed does not validate: %v", err)
 	}
-	noPayEffects(t, "WasNumbered twice", WasNumbered(eff.Row, n, "http://x", t1))
-	noPayEffects(t, "WasNumbered of a pending payment", WasNumbered(payments(PayPending), n, "http://x", t1))
-	noPayEffects(t, "WasNumbered of no row", WasNumbered(nil, n, "http://x", t1))
+	noEffects(t, "WasNumbered twice", WasNumbered(eff.Row, n, "http://x", t1))
+	noEffects(t, "WasNumbered of a pending payment", WasNumbered(payments(PayPending), n, "http://x", t1))
+	noEffects(t, "WasNumbered of no row", WasNumbered(nil, n, "http://x", t1))
 }
 
 func TestWasDeclined(t *testing.T) {
@@ -211,7 +191,7 @@ func TestWasDeclined(t *testing.T) {
 	for _, st := range []string{PayInitiating, PayPending} {
 		cur := payments(st)
 		var eff PayEffects
-		samePayments(t, "WasDeclined", cur, func() { eff = WasDeclined(cur, d, t1) })
+		unchanged(t, "WasDeclined", cur, func() { eff = WasDeclined(cur, d, t1) })
 		if p := eff.Row.ByID("p-k1"); p.Status != PayFailed || p.FailureReason != "card declined" {
 			t.Errorf("%s: attempt = %+v", st, p)
 		}
@@ -222,16 +202,16 @@ func TestWasDeclined(t *testing.T) {
 		}
 	}
 	for _, st := range []string{PayCaptured, PayCompleted, PayFailed, PayRefused} {
-		noPayEffects(t, "WasDeclined of a "+st+" payment", WasDeclined(payments(st), d, t1))
+		noEffects(t, "WasDeclined of a "+st+" payment", WasDeclined(payments(st), d, t1))
 	}
-	noPayEffects(t, "WasDeclined of no row", WasDeclined(nil, d, t1))
-	noPayEffects(t, "WasDeclined of an unknown payment", WasDeclined(payments(PayPending), Declined{PaymentID: "p-x"}, t1))
+	noEffects(t, "WasDeclined of no row", WasDeclined(nil, d, t1))
+	noEffects(t, "WasDeclined of an unknown payment", WasDeclined(payments(PayPending), Declined{PaymentID: "p-x"}, t1))
 }
 
 func TestRefundOnce(t *testing.T) {
 	cur := payments(PayCompleted)
 	var eff PayEffects
-	samePayments(t, "RefundPayment", cur, func() { eff = RefundPayment(cur, RefundRequest{Reason: "customer cancelled"}) })
+	unchanged(t, "RefundPayment", cur, func() { eff = RefundPayment(cur, RefundRequest{Reason: "customer cancelled"}) })
 	p := eff.Row.ByID("p-k1")
 	if p.Refund == nil || p.Refund.RefundID != RefundID("p-k1") || p.Refund.Amount != price || p.Refund.Done ||
 		p.Refund.Reason != "customer cancelled" {
@@ -243,9 +223,9 @@ func TestRefundOnce(t *testing.T) {
 		t.Errorf("effects = %+v, want the intent %+v", eff, want)
 	}
 	asked := eff.Row
-	noPayEffects(t, "RefundPayment twice", RefundPayment(asked, RefundRequest{Reason: "again"}))
-	noPayEffects(t, "RefundPayment of an unpaid appointment", RefundPayment(payments(PayPending), RefundRequest{Reason: "x"}))
-	noPayEffects(t, "RefundPayment of no row", RefundPayment(nil, RefundRequest{Reason: "x"}))
+	noEffects(t, "RefundPayment twice", RefundPayment(asked, RefundRequest{Reason: "again"}))
+	noEffects(t, "RefundPayment of an unpaid appointment", RefundPayment(payments(PayPending), RefundRequest{Reason: "x"}))
+	noEffects(t, "RefundPayment of no row", RefundPayment(nil, RefundRequest{Reason: "x"}))
 
 	r := Refunded{PaymentID: "p-k1", RefundID: RefundID("p-k1")}
 	eff = WasRefunded(asked, r, t1) // it writes through to asked: see TestWasRefundedLeavesCurrentRow
@@ -258,10 +238,10 @@ func TestRefundOnce(t *testing.T) {
 	if len(eff.Events) != 1 || !reflect.DeepEqual(eff.Events[0], wantEv) {
 		t.Errorf("events = %+v, want %+v", eff.Events, wantEv)
 	}
-	noPayEffects(t, "WasRefunded twice", WasRefunded(eff.Row, r, t1))
-	noPayEffects(t, "RefundPayment after the refund", RefundPayment(eff.Row, RefundRequest{Reason: "again"}))
-	noPayEffects(t, "WasRefunded without a refund asked", WasRefunded(payments(PayCompleted), r, t1))
-	noPayEffects(t, "WasRefunded of no row", WasRefunded(nil, r, t1))
+	noEffects(t, "WasRefunded twice", WasRefunded(eff.Row, r, t1))
+	noEffects(t, "RefundPayment after the refund", RefundPayment(eff.Row, RefundRequest{Reason: "again"}))
+	noEffects(t, "WasRefunded without a refund asked", WasRefunded(payments(PayCompleted), r, t1))
+	noEffects(t, "WasRefunded of no row", WasRefunded(nil, r, t1))
 }
 
 func TestAppointmentEvent(t *testing.T) {
@@ -298,7 +278,7 @@ func TestAppointmentEvent(t *testing.T) {
 	}
 	// Attempts are kept.
 	cur := payments(PayCompleted)
-	samePayments(t, "AppointmentEvent", cur, func() {
+	unchanged(t, "AppointmentEvent", cur, func() {
 		row := AppointmentEvent(cur, "a-1", codecs.AppointmentConfirmed{AppointmentID: "a-1"})
 		if row == nil || row.ApptStatus != ApptConfirmed || row.Completed != "p-k1" || row.ByID("p-k1") == nil {
 			t.Errorf("row = %+v", row)
@@ -364,5 +344,5 @@ func TestPaymentInFlightAndByID(t *testing.T) {
 // done in place.
 func TestWasRefundedLeavesCurrentRow(t *testing.T) {
 	cur := RefundPayment(payments(PayCompleted), RefundRequest{Reason: "customer cancelled"}).Row
-	samePayments(t, "WasRefunded", cur, func() { WasRefunded(cur, Refunded{PaymentID: "p-k1", RefundID: RefundID("p-k1")}, t1) })
+	unchanged(t, "WasRefunded", cur, func() { WasRefunded(cur, Refunded{PaymentID: "p-k1", RefundID: RefundID("p-k1")}, t1) })
 }

@@ -213,7 +213,7 @@ func (s *Server) book(w http.ResponseWriter, r *http.Request) error {
 	}
 	got, status, err := s.awaitAppointment(r.Context(), id, func(a tables.Appointment) bool { return a.Status != tables.ApptRequested })
 	if err != nil || status == http.StatusAccepted {
-		return orAccepted(w, err, status, "/v1/appointments/"+id)
+		return orAccepted(w, err, "/v1/appointments/"+id)
 	}
 	if got.Status == tables.ApptRejected {
 		if got.Rejection == tables.RefusedUserNotVerified {
@@ -236,7 +236,9 @@ func (s *Server) awaitAppointment(ctx context.Context, id string, done func(tabl
 	return a, http.StatusOK, err
 }
 
-func orAccepted(w http.ResponseWriter, err error, status int, location string) error {
+// orAccepted answers a wait that ended without the outcome: its error, or 202 with where to
+// poll when the wait ran out.
+func orAccepted(w http.ResponseWriter, err error, location string) error {
 	if err != nil {
 		return err
 	}
@@ -268,6 +270,15 @@ func (s *Server) visible(r *http.Request, roles ...string) (tables.Appointment, 
 var anyParty = []string{tables.RoleCustomer, tables.RoleInspector, tables.RoleAdmin}
 
 func (s *Server) getAppointment(w http.ResponseWriter, r *http.Request) error {
+	// A booking answered 202 is polled here: still in flight, or refused as it would have been.
+	if a, found, err := s.Appointments.Get(mux.Vars(r)["id"]); err != nil {
+		return err
+	} else if found && a.Status == tables.ApptRejected && a.CustomerID == principal(r).UserID {
+		if a.Rejection == tables.RefusedUserNotVerified {
+			return errUserNotVerified
+		}
+		return errSlotUnavailable
+	}
 	a, err := s.visible(r, anyParty...)
 	if err != nil {
 		return err
@@ -346,7 +357,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) error {
 	}
 	got, status, err := s.awaitAppointment(r.Context(), a.AppointmentID, func(a tables.Appointment) bool { return !a.Cancellable() })
 	if err != nil || status == http.StatusAccepted {
-		return orAccepted(w, err, status, "/v1/appointments/"+a.AppointmentID)
+		return orAccepted(w, err, "/v1/appointments/"+a.AppointmentID)
 	}
 	if got.Status != tables.ApptCancelled {
 		return conflict("invalid_state", "the appointment became "+got.Status+" first")
@@ -401,7 +412,7 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request) error {
 	}
 	got, status, err := s.awaitAppointment(r.Context(), a.AppointmentID, func(a tables.Appointment) bool { return a.Status != tables.ApptConfirmed })
 	if err != nil || status == http.StatusAccepted {
-		return orAccepted(w, err, status, "/v1/appointments/"+a.AppointmentID)
+		return orAccepted(w, err, "/v1/appointments/"+a.AppointmentID)
 	}
 	writeJSON(w, http.StatusOK, apptView(got))
 	return nil

@@ -92,33 +92,30 @@ func viewOf(u tables.User) userView {
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) error {
-	var q registerRequest
-	if err := decodeBody(r, &q); err != nil {
-		return err
-	}
-	if err := q.validate(false); err != nil {
-		return err
-	}
-	u, status, err := s.createUser(r.Context(), q, tables.RoleCustomer, false)
-	if err != nil {
-		return err
-	}
-	if status == http.StatusAccepted {
-		return accepted(w, registrationLocation(u.UserID, q.Email))
-	}
-	writeJSON(w, http.StatusCreated, u)
-	return nil
+	return s.createAccount(w, r, tables.RoleCustomer)
 }
 
 func (s *Server) createInspector(w http.ResponseWriter, r *http.Request) error {
+	return s.createAccount(w, r, tables.RoleInspector)
+}
+
+// createAccount answers the two ways accounts are made: customers register themselves and
+// verify their address; inspectors are made by an admin, for a center, verified at once.
+func (s *Server) createAccount(w http.ResponseWriter, r *http.Request, role string) error {
 	var q registerRequest
 	if err := decodeBody(r, &q); err != nil {
 		return err
 	}
-	if err := q.validate(true); err != nil {
+	inspector := role == tables.RoleInspector
+	if err := q.validate(inspector); err != nil {
 		return err
 	}
-	u, status, err := s.createUser(r.Context(), q, tables.RoleInspector, true)
+	if inspector {
+		if _, ok := s.Centers.Get(q.CenterID); !ok {
+			return invalid(map[string]string{"centerId": "is not a known center"})
+		}
+	}
+	u, status, err := s.createUser(r.Context(), q, role, inspector)
 	if err != nil {
 		return err
 	}

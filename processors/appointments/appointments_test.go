@@ -1,20 +1,18 @@
 package appointments_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/centers"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/appointments"
 	"github.com/smartautocheck/smartautocheck/processors/users"
@@ -32,32 +30,17 @@ const (
 )
 
 type harness struct {
-	t   *testing.T
-	tt  *tester.Tester
-	now atomic.Int64
+	t     *testing.T
+	tt    *tester.Tester
+	clock *gokatest.Clock
 	// Trackers of every output, and of the commands topic for its offsets.
 	events, slots, timers, payments, notes, dead, commands *tester.QueueTracker
 }
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, tt: tester.New(t)}
-	h.now.Store(t0.UnixNano())
-	opts := appointments.Options{Now: func() time.Time { return time.Unix(0, h.now.Load()) },
-		Policy: deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}}
-	proc, err := goka.NewProcessor(nil, appointments.Graph(opts), goka.WithTester(h.tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
+	h := &harness{t: t, clock: gokatest.NewClock(t0)}
+	h.tt = gokatest.Start(t, appointments.Graph(appointments.Options{Now: h.clock.Now, Policy: gokatest.Policy()}))
 	// The customer is a verified customer in the users table the processor looks up.
 	h.tt.SetTableValue(users.Table, "u-1", tables.User{UserID: "u-1", Email: "jane@example.com", FirstName: "Jane",
 		LastName: "Doe", Phone: "+33612345678", Role: tables.RoleCustomer, Status: tables.StatusVerified, CreatedAt: t0})
@@ -71,45 +54,11 @@ func start(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) setNow(at time.Time) { h.now.Store(at.UnixNano()) }
-
-func (h *harness) clock() time.Time { return time.Unix(0, h.now.Load()).UTC() }
-
-type record struct {
-	key   string
-	value []byte
-}
-
-// drain returns every record the tracker has not returned yet, as raw bytes (every output of the
-// processor but dead letters uses the Raw codec).
-func drain(t *testing.T, qt *tester.QueueTracker) []record {
-	t.Helper()
-	var out []record
-	for {
-		k, v, ok := qt.Next()
-		if !ok {
-			return out
-		}
-		b, isBytes := v.([]byte)
-		if !isBytes {
-			t.Fatalf("record %q is %T, want []byte", k, v)
-		}
-		out = append(out, record{k, b})
-	}
-}
-
 // quiet checks that nothing was emitted anywhere since the last drains.
 func (h *harness) quiet(step string) {
 	h.t.Helper()
-	for name, qt := range map[string]*tester.QueueTracker{"events": h.events, "slot commands": h.slots,
-		"timer commands": h.timers, "payment commands": h.payments, "notification commands": h.notes} {
-		if recs := drain(h.t, qt); len(recs) != 0 {
-			h.t.Errorf("%s: unexpected %s %q", step, name, recs)
-		}
-	}
-	if _, v, ok := h.dead.Next(); ok {
-		h.t.Errorf("%s: dead letter %+v", step, v)
-	}
+	gokatest.Quiet(h.t, step, map[string]*tester.QueueTracker{"events": h.events, "slot commands": h.slots,
+		"timer commands": h.timers, "payment commands": h.payments, "notification commands": h.notes, "dead letters": h.dead})
 }
 
 // send consumes a command and returns the offset it was read at.
@@ -137,66 +86,22 @@ func (h *harness) payment(id string, raw []byte) {
 
 func (h *harness) row(id string) (tables.Appointment, bool) {
 	h.t.Helper()
-	v := h.tt.TableValue(appointments.Table, id)
-	if v == nil {
-		return tables.Appointment{}, false
-	}
-	a, ok := v.(tables.Appointment)
-	if !ok {
-		h.t.Fatalf("table value is %T", v)
-	}
-	return a, true
+	return gokatest.Row[tables.Appointment](h.t, h.tt, appointments.Table, id)
 }
 
 func (h *harness) mustRow(id string) tables.Appointment {
 	h.t.Helper()
-	a, ok := h.row(id)
-	if !ok {
-		h.t.Fatalf("no row for %s", id)
-	}
-	return a
+	return gokatest.MustRow[tables.Appointment](h.t, h.tt, appointments.Table, id)
 }
 
 // event checks that a record is a valid catalog event of the type, stamped with the clock and
 // keyed by the appointment, and returns it decoded.
-func (h *harness) event(r record, id, eventType string) codecs.Event {
+func (h *harness) event(r gokatest.Record[[]byte], id, eventType string) codecs.Event {
 	h.t.Helper()
-	if r.key != id {
-		h.t.Errorf("event key = %q, want %s", r.key, id)
+	if r.Key != id {
+		h.t.Errorf("event key = %q, want %s", r.Key, id)
 	}
-	if err := codecs.Validate(r.value); err != nil {
-		h.t.Fatalf("emitted %s does not validate: %v", r.value, err)
-	}
-	ev, err := codecs.Decode(r.value)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if ev.EventType != eventType {
-		h.t.Fatalf("event type = %q, want %q", ev.EventType, eventType)
-	}
-	if !ev.Timestamp.Equal(h.clock()) {
-		h.t.Errorf("timestamp = %v, want the processor's clock %v", ev.Timestamp, h.clock())
-	}
-	return ev
-}
-
-// one drains a tracker and checks it holds exactly one record.
-func one(t *testing.T, qt *tester.QueueTracker, what string) record {
-	t.Helper()
-	recs := drain(t, qt)
-	if len(recs) != 1 {
-		t.Fatalf("%d %s, want 1: %q", len(recs), what, recs)
-	}
-	return recs[0]
-}
-
-func decode[T any](t *testing.T, b []byte) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	return v
+	return gokatest.Event(h.t, r.Value, eventType, h.clock.UTC())
 }
 
 // sameRow compares rows without their journals.
@@ -248,7 +153,7 @@ func (h *harness) pending(id string) tables.Appointment {
 		h.t.Fatalf("status = %s, want pending_payment", a.Status)
 	}
 	for _, qt := range []*tester.QueueTracker{h.events, h.slots, h.timers, h.payments, h.notes} {
-		drain(h.t, qt)
+		gokatest.Drain[[]byte](h.t, qt)
 	}
 	return a
 }
@@ -269,13 +174,13 @@ func completed(t *testing.T, id, paymentID string, at time.Time) []byte {
 func (h *harness) confirmed(id string) tables.Appointment {
 	h.t.Helper()
 	h.pending(id)
-	h.payment(id, completed(h.t, id, "p-1", h.clock()))
+	h.payment(id, completed(h.t, id, "p-1", h.clock.UTC()))
 	a := h.mustRow(id)
 	if a.Status != tables.ApptConfirmed {
 		h.t.Fatalf("status = %s, want confirmed", a.Status)
 	}
 	for _, qt := range []*tester.QueueTracker{h.events, h.slots, h.timers, h.payments, h.notes} {
-		drain(h.t, qt)
+		gokatest.Drain[[]byte](h.t, qt)
 	}
 	return a
 }
@@ -284,20 +189,20 @@ func ptr(s string) *string { return &s }
 
 // timer checks a timer command: keyed by its due time and id, scheduling cmd back to this
 // processor for the appointment.
-func timer(t *testing.T, r record, due time.Time, timerID, id string, cmd tables.AppointmentCommand) {
+func timer(t *testing.T, r gokatest.Record[[]byte], due time.Time, timerID, id string, cmd tables.AppointmentCommand) {
 	t.Helper()
-	if want := tables.TimerKey(due, timerID); r.key != want {
-		t.Errorf("timer key = %q, want %q", r.key, want)
+	if want := tables.TimerKey(due, timerID); r.Key != want {
+		t.Errorf("timer key = %q, want %q", r.Key, want)
 	}
-	tc := decode[tables.TimerCommand](t, r.value)
+	tc := gokatest.Decode[tables.TimerCommand](t, r.Value)
 	if tc.Schedule == nil || tc.Fire != nil || tc.Forget != nil {
-		t.Fatalf("timer command = %s, want a schedule", r.value)
+		t.Fatalf("timer command = %s, want a schedule", r.Value)
 	}
 	s := tc.Schedule
 	if !s.Due.Equal(due) || s.Topic != string(appointments.Commands) || s.Key != id {
 		t.Errorf("timer = %+v, want due %v to %s/%s", s, due, appointments.Commands, id)
 	}
-	if got := decode[tables.AppointmentCommand](t, s.Value); !reflect.DeepEqual(got, cmd) {
+	if got := gokatest.Decode[tables.AppointmentCommand](t, s.Value); !reflect.DeepEqual(got, cmd) {
 		t.Errorf("timer command = %s, want %+v", s.Value, cmd)
 	}
 }
@@ -313,16 +218,16 @@ func TestBookGrantedThenExpired(t *testing.T) {
 	want.Status = tables.ApptRequested
 	sameRow(t, "book", a, want)
 	h.journal(a, string(appointments.Commands), off)
-	r := one(t, h.slots, "slot commands")
-	if r.key != slotKey {
-		t.Errorf("reserve key = %q, want %q", r.key, slotKey)
+	r := gokatest.One[[]byte](t, h.slots, "slot commands")
+	if r.Key != slotKey {
+		t.Errorf("reserve key = %q, want %q", r.Key, slotKey)
 	}
 	wantReserve := tables.SlotCommand{Reserve: &tables.ReserveSlot{AppointmentID: "a-1", CenterID: "center-123",
 		Date: date, Time: slotAt, Capacity: 3}}
-	if got := decode[tables.SlotCommand](t, r.value); !reflect.DeepEqual(got, wantReserve) {
-		t.Errorf("slot command = %s, want %+v", r.value, wantReserve)
+	if got := gokatest.Decode[tables.SlotCommand](t, r.Value); !reflect.DeepEqual(got, wantReserve) {
+		t.Errorf("slot command = %s, want %+v", r.Value, wantReserve)
 	}
-	if len(a.Journal.Emits) != 1 || a.Journal.Emits[0].Topic != topics.SlotCommands || string(a.Journal.Emits[0].Value) != string(r.value) {
+	if len(a.Journal.Emits) != 1 || a.Journal.Emits[0].Topic != topics.SlotCommands || string(a.Journal.Emits[0].Value) != string(r.Value) {
 		t.Errorf("journal emits = %+v, want the reserve", a.Journal.Emits)
 	}
 	h.quiet("book")
@@ -333,7 +238,7 @@ func TestBookGrantedThenExpired(t *testing.T) {
 	h.quiet("book again")
 
 	// Granted: pending payment, appointment.created, the expiry timer.
-	h.setNow(t0.Add(time.Second))
+	h.clock.Set(t0.Add(time.Second))
 	off = h.send("a-1", tables.AppointmentCommand{Granted: &tables.SlotGranted{InspectorID: ptr("i-1")}})
 	a = h.mustRow("a-1")
 	holdEnd := t0.Add(time.Second + hold)
@@ -341,7 +246,7 @@ func TestBookGrantedThenExpired(t *testing.T) {
 		t.Errorf("row after grant = %+v", a)
 	}
 	h.journal(a, string(appointments.Commands), off)
-	r = one(t, h.events, "events")
+	r = gokatest.One[[]byte](t, h.events, "events")
 	ev := h.event(r, "a-1", codecs.TypeAppointmentCreated)
 	wantCreated := codecs.AppointmentCreated{AppointmentID: "a-1", CustomerID: "u-1", ServiceType: "premium", Date: date,
 		Time: slotAt, Vehicle: b.Appointment.Vehicle, InspectorID: ptr("i-1"), Status: tables.ApptPendingPayment,
@@ -349,10 +254,10 @@ func TestBookGrantedThenExpired(t *testing.T) {
 	if !reflect.DeepEqual(ev.Payload, wantCreated) {
 		t.Errorf("payload = %+v\nwant %+v", ev.Payload, wantCreated)
 	}
-	if len(a.History) != 1 || string(a.History[0]) != string(r.value) {
+	if len(a.History) != 1 || string(a.History[0]) != string(r.Value) {
 		t.Errorf("history = %s, want the event", a.History)
 	}
-	timer(t, one(t, h.timers, "timer commands"), holdEnd, "a-1/expire", "a-1", tables.AppointmentCommand{Expire: &tables.ExpireHold{}})
+	timer(t, gokatest.One[[]byte](t, h.timers, "timer commands"), holdEnd, "a-1/expire", "a-1", tables.AppointmentCommand{Expire: &tables.ExpireHold{}})
 	h.quiet("granted")
 
 	// A late or repeated grant changes nothing.
@@ -360,7 +265,7 @@ func TestBookGrantedThenExpired(t *testing.T) {
 	h.quiet("granted again")
 
 	// The timer firing before the hold's end does nothing.
-	h.setNow(holdEnd.Add(-time.Millisecond))
+	h.clock.Set(holdEnd.Add(-time.Millisecond))
 	h.send("a-1", tables.AppointmentCommand{Expire: &tables.ExpireHold{}})
 	h.quiet("early expire")
 	if a := h.mustRow("a-1"); a.Status != tables.ApptPendingPayment {
@@ -368,22 +273,22 @@ func TestBookGrantedThenExpired(t *testing.T) {
 	}
 
 	// After: expired, cancelled by the system, slot released.
-	h.setNow(holdEnd.Add(time.Second))
+	h.clock.Set(holdEnd.Add(time.Second))
 	h.send("a-1", tables.AppointmentCommand{Expire: &tables.ExpireHold{}})
 	a = h.mustRow("a-1")
-	if a.Status != tables.ApptExpired || a.CancelledAt == nil || !a.CancelledAt.Equal(h.clock()) {
+	if a.Status != tables.ApptExpired || a.CancelledAt == nil || !a.CancelledAt.Equal(h.clock.UTC()) {
 		t.Errorf("row after expire = %+v", a)
 	}
-	ev = h.event(one(t, h.events, "events"), "a-1", codecs.TypeAppointmentCancelled)
+	ev = h.event(gokatest.One[[]byte](t, h.events, "events"), "a-1", codecs.TypeAppointmentCancelled)
 	wantCancelled := codecs.AppointmentCancelled{AppointmentID: "a-1", CancelledBy: "system", Reason: "payment_window_expired",
-		CancelledAt: h.clock(), RefundEligible: false}
+		CancelledAt: h.clock.UTC(), RefundEligible: false}
 	if !reflect.DeepEqual(ev.Payload, wantCancelled) {
 		t.Errorf("payload = %+v, want %+v", ev.Payload, wantCancelled)
 	}
-	r = one(t, h.slots, "slot commands")
+	r = gokatest.One[[]byte](t, h.slots, "slot commands")
 	wantRelease := tables.SlotCommand{Release: &tables.ReleaseSlot{AppointmentID: "a-1", Time: slotAt}}
-	if got := decode[tables.SlotCommand](t, r.value); r.key != slotKey || !reflect.DeepEqual(got, wantRelease) {
-		t.Errorf("slot command %q %s, want %+v", r.key, r.value, wantRelease)
+	if got := gokatest.Decode[tables.SlotCommand](t, r.Value); r.Key != slotKey || !reflect.DeepEqual(got, wantRelease) {
+		t.Errorf("slot command %q %s, want %+v", r.Key, r.Value, wantRelease)
 	}
 	if len(a.History) != 2 {
 		t.Errorf("history has %d events, want 2", len(a.History))
@@ -399,7 +304,7 @@ func TestRefusedBooking(t *testing.T) {
 	h := start(t)
 	b := booking(t, "a-1")
 	h.send("a-1", tables.AppointmentCommand{Book: &b})
-	drain(t, h.slots)
+	gokatest.Drain[[]byte](t, h.slots)
 	h.send("a-1", tables.AppointmentCommand{Refused: &tables.SlotRefused{}})
 	if a := h.mustRow("a-1"); a.Status != tables.ApptRejected || a.Rejection != tables.RefusedSlotUnavailable {
 		t.Errorf("row = %+v", a)
@@ -456,27 +361,27 @@ func TestCommandsForUnknownAppointments(t *testing.T) {
 func TestPaymentConfirms(t *testing.T) {
 	h := start(t)
 	h.pending("a-1")
-	h.setNow(t0.Add(5 * time.Minute))
-	done := completed(t, "a-1", "p-1", h.clock())
+	h.clock.Set(t0.Add(5 * time.Minute))
+	done := completed(t, "a-1", "p-1", h.clock.UTC())
 	h.payment("a-1", done)
 
 	a := h.mustRow("a-1")
-	if a.Status != tables.ApptConfirmed || a.PaymentID != "p-1" || a.ConfirmedAt == nil || !a.ConfirmedAt.Equal(h.clock()) {
+	if a.Status != tables.ApptConfirmed || a.PaymentID != "p-1" || a.ConfirmedAt == nil || !a.ConfirmedAt.Equal(h.clock.UTC()) {
 		t.Errorf("row = %+v", a)
 	}
 	h.journal(a, string(appointments.Payments), 0)
-	r := one(t, h.events, "events")
+	r := gokatest.One[[]byte](t, h.events, "events")
 	ev := h.event(r, "a-1", codecs.TypeAppointmentConfirmed)
-	want := codecs.AppointmentConfirmed{AppointmentID: "a-1", PaymentID: "p-1", Status: tables.ApptConfirmed, ConfirmedAt: h.clock()}
+	want := codecs.AppointmentConfirmed{AppointmentID: "a-1", PaymentID: "p-1", Status: tables.ApptConfirmed, ConfirmedAt: h.clock.UTC()}
 	if !reflect.DeepEqual(ev.Payload, want) {
 		t.Errorf("payload = %+v, want %+v", ev.Payload, want)
 	}
 	// The history holds the created event, the payment event as received, and the confirmation.
-	if len(a.History) != 3 || string(a.History[1]) != string(done) || string(a.History[2]) != string(r.value) {
+	if len(a.History) != 3 || string(a.History[1]) != string(done) || string(a.History[2]) != string(r.Value) {
 		t.Errorf("history = %s", a.History)
 	}
 	// The slot is 72 h away: the reminder is set 24 h before it.
-	timer(t, one(t, h.timers, "timer commands"), slotStart(t).Add(-24*time.Hour), "a-1/remind", "a-1",
+	timer(t, gokatest.One[[]byte](t, h.timers, "timer commands"), slotStart(t).Add(-24*time.Hour), "a-1/remind", "a-1",
 		tables.AppointmentCommand{Remind: &tables.RemindAppt{}})
 	h.quiet("payment.completed")
 
@@ -489,7 +394,7 @@ func TestPaymentConfirms(t *testing.T) {
 
 	// Other payment events join the history and cause nothing.
 	initiated, err := codecs.Marshal(codecs.PaymentInitiated{PaymentID: "p-1", AppointmentID: "a-1", Amount: tables.Prices["premium"],
-		Currency: tables.Currency, PayPalOrderID: "o-1", Status: "pending"}, h.clock())
+		Currency: tables.Currency, PayPalOrderID: "o-1", Status: "pending"}, h.clock.UTC())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -500,7 +405,7 @@ func TestPaymentConfirms(t *testing.T) {
 	}
 
 	// The expiry timer firing after the payment does nothing.
-	h.setNow(t0.Add(time.Hour))
+	h.clock.Set(t0.Add(time.Hour))
 	h.send("a-1", tables.AppointmentCommand{Expire: &tables.ExpireHold{}})
 	h.quiet("expire after payment")
 	if a := h.mustRow("a-1"); a.Status != tables.ApptConfirmed {
@@ -511,32 +416,32 @@ func TestPaymentConfirms(t *testing.T) {
 func TestPaymentCloseToTheSlotSetsNoReminder(t *testing.T) {
 	h := start(t)
 	h.pending("a-1")
-	h.setNow(slotStart(t).Add(-23 * time.Hour))
-	h.payment("a-1", completed(t, "a-1", "p-1", h.clock()))
+	h.clock.Set(slotStart(t).Add(-23 * time.Hour))
+	h.payment("a-1", completed(t, "a-1", "p-1", h.clock.UTC()))
 	if a := h.mustRow("a-1"); a.Status != tables.ApptConfirmed {
 		t.Errorf("status = %s", a.Status)
 	}
-	h.event(one(t, h.events, "events"), "a-1", codecs.TypeAppointmentConfirmed)
+	h.event(gokatest.One[[]byte](t, h.events, "events"), "a-1", codecs.TypeAppointmentConfirmed)
 	h.quiet("payment.completed 23 h ahead")
 }
 
 func TestLatePaymentIsRefunded(t *testing.T) {
 	h := start(t)
 	a := h.pending("a-1")
-	h.setNow(a.HoldExpiresAt.Add(time.Second))
+	h.clock.Set(a.HoldExpiresAt.Add(time.Second))
 	h.send("a-1", tables.AppointmentCommand{Expire: &tables.ExpireHold{}})
-	drain(t, h.events)
-	drain(t, h.slots)
+	gokatest.Drain[[]byte](t, h.events)
+	gokatest.Drain[[]byte](t, h.slots)
 
-	h.payment("a-1", completed(t, "a-1", "p-1", h.clock()))
+	h.payment("a-1", completed(t, "a-1", "p-1", h.clock.UTC()))
 	a = h.mustRow("a-1")
 	if a.Status != tables.ApptExpired || a.PaymentID != "p-1" || a.Refund == nil || a.Refund.RefundID != tables.RefundID("p-1") {
 		t.Errorf("row = %+v", a)
 	}
-	r := one(t, h.payments, "payment commands")
+	r := gokatest.One[[]byte](t, h.payments, "payment commands")
 	want := tables.PaymentCommand{Refund: &tables.RefundRequest{Reason: "payment_window_expired"}}
-	if got := decode[tables.PaymentCommand](t, r.value); r.key != "a-1" || !reflect.DeepEqual(got, want) {
-		t.Errorf("payment command %q %s, want %+v", r.key, r.value, want)
+	if got := gokatest.Decode[tables.PaymentCommand](t, r.Value); r.Key != "a-1" || !reflect.DeepEqual(got, want) {
+		t.Errorf("payment command %q %s, want %+v", r.Key, r.Value, want)
 	}
 	h.quiet("late payment")
 }
@@ -561,33 +466,33 @@ func TestCancel(t *testing.T) {
 			} else {
 				h.pending("a-1")
 			}
-			h.setNow(tc.at)
+			h.clock.Set(tc.at)
 			h.send("a-1", tables.AppointmentCommand{Cancel: &tables.CancelAppt{By: "u-1", Reason: "plans changed"}})
 			a := h.mustRow("a-1")
 			if a.Status != tables.ApptCancelled || a.RefundEligible == nil || *a.RefundEligible != tc.eligible {
 				t.Errorf("row = %+v", a)
 			}
-			ev := h.event(one(t, h.events, "events"), "a-1", codecs.TypeAppointmentCancelled)
+			ev := h.event(gokatest.One[[]byte](t, h.events, "events"), "a-1", codecs.TypeAppointmentCancelled)
 			want := codecs.AppointmentCancelled{AppointmentID: "a-1", CancelledBy: "u-1", Reason: "plans changed",
 				CancelledAt: tc.at, RefundEligible: tc.eligible}
 			if !reflect.DeepEqual(ev.Payload, want) {
 				t.Errorf("payload = %+v, want %+v", ev.Payload, want)
 			}
-			r := one(t, h.slots, "slot commands")
-			if got := decode[tables.SlotCommand](t, r.value); r.key != slotKey || got.Release == nil || got.Release.AppointmentID != "a-1" {
-				t.Errorf("slot command %q %s, want the release", r.key, r.value)
+			r := gokatest.One[[]byte](t, h.slots, "slot commands")
+			if got := gokatest.Decode[tables.SlotCommand](t, r.Value); r.Key != slotKey || got.Release == nil || got.Release.AppointmentID != "a-1" {
+				t.Errorf("slot command %q %s, want the release", r.Key, r.Value)
 			}
-			refunds := drain(t, h.payments)
+			refunds := gokatest.Drain[[]byte](t, h.payments)
 			if !tc.eligible {
 				if len(refunds) != 0 {
 					t.Errorf("refund asked: %q", refunds)
 				}
 			} else {
-				if len(refunds) != 1 || refunds[0].key != "a-1" {
+				if len(refunds) != 1 || refunds[0].Key != "a-1" {
 					t.Fatalf("payment commands %q, want one refund", refunds)
 				}
-				if got := decode[tables.PaymentCommand](t, refunds[0].value); got.Refund == nil {
-					t.Errorf("payment command %s, want a refund", refunds[0].value)
+				if got := gokatest.Decode[tables.PaymentCommand](t, refunds[0].Value); got.Refund == nil {
+					t.Errorf("payment command %s, want a refund", refunds[0].Value)
 				}
 				if a.Refund == nil || a.Refund.RefundID != tables.RefundID("p-1") || a.Refund.Amount != tables.Prices["premium"] {
 					t.Errorf("row refund = %+v", a.Refund)
@@ -607,17 +512,17 @@ func TestCheckInAndRemind(t *testing.T) {
 	h.confirmed("a-1")
 
 	// The reminder of a confirmed appointment: one SMS request, the same on every fire.
-	h.setNow(slotStart(t).Add(-24 * time.Hour))
+	h.clock.Set(slotStart(t).Add(-24 * time.Hour))
 	h.send("a-1", tables.AppointmentCommand{Remind: &tables.RemindAppt{}})
-	r := one(t, h.notes, "notification commands")
-	cmd := decode[tables.NotificationCommand](t, r.value)
+	r := gokatest.One[[]byte](t, h.notes, "notification commands")
+	cmd := gokatest.Decode[tables.NotificationCommand](t, r.Value)
 	if cmd.Request == nil {
-		t.Fatalf("notification command %s, want a request", r.value)
+		t.Fatalf("notification command %s, want a request", r.Value)
 	}
 	req := *cmd.Request
-	if r.key != req.NotificationID || req.Template != appointments.ReminderTemplate || req.Channel != "sms" ||
+	if r.Key != req.NotificationID || req.Template != appointments.ReminderTemplate || req.Channel != "sms" ||
 		req.Recipient != "+33612345678" || req.SourceKey != "a-1" || req.NotificationID == "" {
-		t.Errorf("request %q = %+v", r.key, req)
+		t.Errorf("request %q = %+v", r.Key, req)
 	}
 	var src tables.Appointment
 	if err := json.Unmarshal(req.Source, &src); err != nil || src.AppointmentID != "a-1" || src.Status != tables.ApptConfirmed {
@@ -625,19 +530,19 @@ func TestCheckInAndRemind(t *testing.T) {
 	}
 	h.quiet("remind")
 	h.send("a-1", tables.AppointmentCommand{Remind: &tables.RemindAppt{}})
-	if again := one(t, h.notes, "notification commands"); again.key != r.key {
-		t.Errorf("second reminder has id %q, want %q", again.key, r.key)
+	if again := gokatest.One[[]byte](t, h.notes, "notification commands"); again.Key != r.Key {
+		t.Errorf("second reminder has id %q, want %q", again.Key, r.Key)
 	}
 
 	// Check-in: in progress and appointment.checkedin.
-	h.setNow(slotStart(t).Add(-10 * time.Minute))
+	h.clock.Set(slotStart(t).Add(-10 * time.Minute))
 	h.send("a-1", tables.AppointmentCommand{CheckIn: &tables.CheckInAppt{}})
 	a := h.mustRow("a-1")
-	if a.Status != tables.ApptInProgress || a.CheckedInAt == nil || !a.CheckedInAt.Equal(h.clock()) {
+	if a.Status != tables.ApptInProgress || a.CheckedInAt == nil || !a.CheckedInAt.Equal(h.clock.UTC()) {
 		t.Errorf("row = %+v", a)
 	}
-	ev := h.event(one(t, h.events, "events"), "a-1", codecs.TypeAppointmentCheckedIn)
-	want := codecs.AppointmentCheckedIn{AppointmentID: "a-1", CheckedInAt: h.clock(),
+	ev := h.event(gokatest.One[[]byte](t, h.events, "events"), "a-1", codecs.TypeAppointmentCheckedIn)
+	want := codecs.AppointmentCheckedIn{AppointmentID: "a-1", CheckedInAt: h.clock.UTC(),
 		Location: codecs.Location{CenterID: "center-123", Address: "123 Main St"}}
 	if !reflect.DeepEqual(ev.Payload, want) {
 		t.Errorf("payload = %+v, want %+v", ev.Payload, want)
@@ -671,15 +576,15 @@ func TestJournalReplay(t *testing.T) {
 	h := start(t)
 	b := booking(t, "a-1")
 	h.send("a-1", tables.AppointmentCommand{Book: &b})
-	drain(t, h.slots)
+	gokatest.Drain[[]byte](t, h.slots)
 	grant, err := json.Marshal(tables.AppointmentCommand{Granted: &tables.SlotGranted{InspectorID: ptr("i-1")}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	off := h.sendRaw("a-1", grant)
 	first := h.mustRow("a-1")
-	created := one(t, h.events, "events")
-	expire := one(t, h.timers, "timer commands")
+	created := gokatest.One[[]byte](t, h.events, "events")
+	expire := gokatest.One[[]byte](t, h.timers, "timer commands")
 	h.quiet("grant")
 
 	// The tester cannot deliver an offset twice: make the row's journal name the offset the
@@ -690,7 +595,7 @@ func TestJournalReplay(t *testing.T) {
 	crashed.Journal = &j
 	h.tt.SetTableValue(appointments.Table, "a-1", crashed)
 
-	h.setNow(t0.Add(time.Minute)) // a later clock would make different bytes if the rule ran again
+	h.clock.Set(t0.Add(time.Minute)) // a later clock would make different bytes if the rule ran again
 	if got := h.sendRaw("a-1", grant); got == off {
 		t.Fatal("the redelivery was read at the same offset")
 	}
@@ -699,11 +604,11 @@ func TestJournalReplay(t *testing.T) {
 	if again.Journal == nil || again.Journal.Input != j.Input {
 		t.Errorf("journal = %+v, want %+v", again.Journal, j)
 	}
-	if r := one(t, h.events, "replayed events"); r.key != created.key || string(r.value) != string(created.value) {
-		t.Errorf("replayed event %q %s, want the same bytes %s", r.key, r.value, created.value)
+	if r := gokatest.One[[]byte](t, h.events, "replayed events"); r.Key != created.Key || string(r.Value) != string(created.Value) {
+		t.Errorf("replayed event %q %s, want the same bytes %s", r.Key, r.Value, created.Value)
 	}
-	if r := one(t, h.timers, "replayed timers"); r.key != expire.key || string(r.value) != string(expire.value) {
-		t.Errorf("replayed timer %q %s, want %q %s", r.key, r.value, expire.key, expire.value)
+	if r := gokatest.One[[]byte](t, h.timers, "replayed timers"); r.Key != expire.Key || string(r.Value) != string(expire.Value) {
+		t.Errorf("replayed timer %q %s, want %q %s", r.Key, r.Value, expire.Key, expire.Value)
 	}
 	h.quiet("replay")
 
@@ -717,13 +622,9 @@ func TestBadCommandsAreDeadLettered(t *testing.T) {
 		t.Run(value, func(t *testing.T) {
 			h := start(t)
 			h.sendRaw("a-1", []byte(value))
-			k, v, ok := h.dead.Next()
+			k, l, ok := gokatest.Next[deadletter.Letter](t, h.dead)
 			if !ok {
 				t.Fatal("no dead letter")
-			}
-			l, isLetter := v.(deadletter.Letter)
-			if !isLetter {
-				t.Fatalf("dead letter is %T", v)
 			}
 			if k != "a-1" || l.Topic != string(appointments.Commands) || l.Group != string(appointments.Group) ||
 				string(l.Value) != value || l.Attempts != 1 {
@@ -739,8 +640,8 @@ func TestBadCommandsAreDeadLettered(t *testing.T) {
 		h := start(t)
 		h.pending("a-1")
 		h.payment("a-1", []byte(`{"eventType":"payment.completed"}`))
-		if _, v, ok := h.dead.Next(); !ok || v.(deadletter.Letter).Topic != string(appointments.Payments) {
-			t.Errorf("dead letter = %+v, %v", v, ok)
+		if _, l, ok := gokatest.Next[deadletter.Letter](t, h.dead); !ok || l.Topic != string(appointments.Payments) {
+			t.Errorf("dead letter = %+v, %v", l, ok)
 		}
 		h.quiet("bad payment event")
 	})

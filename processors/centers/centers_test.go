@@ -1,39 +1,18 @@
 package centers_test
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
 	"testing"
-	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/centers"
 	"github.com/smartautocheck/smartautocheck/tables"
 )
-
-func start(t *testing.T) *tester.Tester {
-	t.Helper()
-	tt := tester.New(t)
-	proc, err := goka.NewProcessor(nil, centers.Graph(deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}), goka.WithTester(tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
-	return tt
-}
 
 func add(t *testing.T, tt *tester.Tester, center, user string) {
 	t.Helper()
@@ -46,15 +25,11 @@ func add(t *testing.T, tt *tester.Tester, center, user string) {
 
 func staff(t *testing.T, tt *tester.Tester, center string) tables.CenterStaff {
 	t.Helper()
-	s, ok := tt.TableValue(centers.Table, center).(tables.CenterStaff)
-	if !ok {
-		t.Fatalf("no staff for %s", center)
-	}
-	return s
+	return gokatest.MustRow[tables.CenterStaff](t, tt, centers.Table, center)
 }
 
 func TestAddInspector(t *testing.T) {
-	tt := start(t)
+	tt := gokatest.Start(t, centers.Graph(gokatest.Policy()))
 	dead := tt.NewQueueTracker(topics.DeadLetters)
 	add(t, tt, "center-123", "i-1")
 	add(t, tt, "center-123", "i-2")
@@ -73,7 +48,7 @@ func TestAddInspector(t *testing.T) {
 	}
 
 	tt.Consume(string(centers.Commands), "center-123", []byte("not json"))
-	if _, v, ok := dead.Next(); !ok || v.(deadletter.Letter).Topic != string(centers.Commands) {
-		t.Errorf("dead letter = %+v, %v", v, ok)
+	if _, l, ok := gokatest.Next[deadletter.Letter](t, dead); !ok || l.Topic != string(centers.Commands) {
+		t.Errorf("dead letter = %+v, %v", l, ok)
 	}
 }

@@ -1,16 +1,15 @@
 package emails_test
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/emails"
 	"github.com/smartautocheck/smartautocheck/processors/users"
@@ -21,32 +20,7 @@ var now = time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC)
 
 func start(t *testing.T) *tester.Tester {
 	t.Helper()
-	tt := tester.New(t)
-	opts := emails.Options{Now: func() time.Time { return now }, Policy: deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}}
-	proc, err := goka.NewProcessor(nil, emails.Graph(opts), goka.WithTester(tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
-	return tt
-}
-
-func drain(qt *tester.QueueTracker) (keys []string, values []any) {
-	for {
-		k, v, ok := qt.Next()
-		if !ok {
-			return keys, values
-		}
-		keys, values = append(keys, k), append(values, v)
-	}
+	return gokatest.Start(t, emails.Graph(emails.Options{Now: gokatest.Fixed(now), Policy: gokatest.Policy()}))
 }
 
 func registration(userID string) tables.Registration {
@@ -66,23 +40,9 @@ func claim(t *testing.T, reg tables.Registration) []byte {
 // row reads the claim of key without its journal, which rows compare without.
 func row(t *testing.T, tt *tester.Tester, key string) (tables.EmailClaim, bool) {
 	t.Helper()
-	c, ok := journaled(t, tt, key)
+	c, ok := gokatest.Row[tables.EmailClaim](t, tt, emails.Table, key)
 	c.Journal = nil
 	return c, ok
-}
-
-// journaled reads the claim of key with its journal.
-func journaled(t *testing.T, tt *tester.Tester, key string) (tables.EmailClaim, bool) {
-	t.Helper()
-	v := tt.TableValue(emails.Table, key)
-	if v == nil {
-		return tables.EmailClaim{}, false
-	}
-	c, ok := v.(tables.EmailClaim)
-	if !ok {
-		t.Fatalf("table value is %T", v)
-	}
-	return c, true
 }
 
 const key = "jane@example.com"
@@ -94,20 +54,12 @@ func TestClaims(t *testing.T) {
 
 	expectCreate := func(step string, reg tables.Registration) {
 		t.Helper()
-		keys, values := drain(cmds)
-		if len(values) != 1 {
-			t.Fatalf("%s: %d user commands, want 1", step, len(values))
+		recs := gokatest.Drain[tables.UserCommand](t, cmds)
+		if len(recs) != 1 {
+			t.Fatalf("%s: %d user commands, want 1", step, len(recs))
 		}
-		b, ok := values[0].([]byte)
-		if !ok {
-			t.Fatalf("%s: command is %T, want []byte", step, values[0])
-		}
-		var cmd tables.UserCommand
-		if err := json.Unmarshal(b, &cmd); err != nil {
-			t.Fatalf("%s: command %s: %v", step, b, err)
-		}
-		if keys[0] != reg.UserID || cmd.Verify != nil || cmd.Create == nil || !reflect.DeepEqual(*cmd.Create, reg) {
-			t.Errorf("%s: command %q %+v, want create of %+v keyed by its userId", step, keys[0], cmd, reg)
+		if k, cmd := recs[0].Key, recs[0].Value; k != reg.UserID || cmd.Verify != nil || cmd.Create == nil || !reflect.DeepEqual(*cmd.Create, reg) {
+			t.Errorf("%s: command %q %+v, want create of %+v keyed by its userId", step, k, cmd, reg)
 		}
 	}
 	wantRow := tables.EmailClaim{Email: key, UserID: "u-1", ClaimedAt: now}
@@ -119,7 +71,7 @@ func TestClaims(t *testing.T) {
 		t.Errorf("row = %+v (found %v), want %+v", got, ok, wantRow)
 	}
 	// The row journals its input and the create it sent.
-	if got, _ := journaled(t, tt, key); got.Journal == nil || got.Journal.Input != string(emails.Claims)+"/0/0" ||
+	if got, _ := gokatest.Row[tables.EmailClaim](t, tt, emails.Table, key); got.Journal == nil || got.Journal.Input != string(emails.Claims)+"/0/0" ||
 		len(got.Journal.Emits) != 1 || got.Journal.Emits[0].Topic != string(users.Commands) || got.Journal.Emits[0].Key != "u-1" {
 		t.Errorf("journal = %+v, want input %s/0/0 and the create", got.Journal, emails.Claims)
 	}
@@ -127,8 +79,8 @@ func TestClaims(t *testing.T) {
 
 	// A competing claim is refused: no command, the row still names the first owner.
 	tt.Consume(string(emails.Claims), key, claim(t, registration("u-2")))
-	if _, values := drain(cmds); len(values) != 0 {
-		t.Errorf("competing claim sent %+v", values)
+	if recs := gokatest.Drain[[]byte](t, cmds); len(recs) != 0 {
+		t.Errorf("competing claim sent %q", recs)
 	}
 	if got, _ := row(t, tt, key); got != wantRow {
 		t.Errorf("row after competing claim = %+v, want %+v", got, wantRow)
@@ -141,8 +93,8 @@ func TestClaims(t *testing.T) {
 		t.Errorf("row after redelivery = %+v, want %+v", got, wantRow)
 	}
 
-	if _, values := drain(dead); len(values) != 0 {
-		t.Errorf("dead letters: %+v", values)
+	if letters := gokatest.Drain[deadletter.Letter](t, dead); len(letters) != 0 {
+		t.Errorf("dead letters: %+v", letters)
 	}
 }
 
@@ -163,29 +115,22 @@ func TestBadClaimsAreDeadLettered(t *testing.T) {
 			value := tc.value(t)
 
 			tt.Consume(string(emails.Claims), tc.key, value)
-			if _, values := drain(cmds); len(values) != 0 {
-				t.Errorf("bad claim sent %+v", values)
+			if recs := gokatest.Drain[[]byte](t, cmds); len(recs) != 0 {
+				t.Errorf("bad claim sent %q", recs)
 			}
 			if _, ok := row(t, tt, tc.key); ok {
 				t.Error("bad claim made a row")
 			}
-			keys, values := drain(dead)
-			if len(values) != 1 {
-				t.Fatalf("%d dead letters, want 1", len(values))
-			}
-			l, ok := values[0].(deadletter.Letter)
-			if !ok {
-				t.Fatalf("dead letter is %T", values[0])
-			}
-			if keys[0] != tc.key || l.Topic != string(emails.Claims) || l.Key != tc.key || l.Group != string(emails.Group) ||
+			dl := gokatest.One[deadletter.Letter](t, dead, "dead letters")
+			if l := dl.Value; dl.Key != tc.key || l.Topic != string(emails.Claims) || l.Key != tc.key || l.Group != string(emails.Group) ||
 				string(l.Value) != string(value) || l.Attempts != 1 || l.Error == "" || l.Time.IsZero() || l.Time.Location() != time.UTC {
-				t.Errorf("letter %q = %+v", keys[0], l)
+				t.Errorf("letter %q = %+v", dl.Key, l)
 			}
 
 			// The processor keeps going.
 			tt.Consume(string(emails.Claims), key, claim(t, registration("u-1")))
-			if _, values := drain(cmds); len(values) != 1 {
-				t.Errorf("next claim sent %d commands, want 1", len(values))
+			if n := gokatest.Count(cmds); n != 1 {
+				t.Errorf("next claim sent %d commands, want 1", n)
 			}
 		})
 	}

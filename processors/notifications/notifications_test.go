@@ -1,18 +1,17 @@
 package notifications_test
 
 import (
-	"context"
 	"encoding/json"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/notifications"
 	"github.com/smartautocheck/smartautocheck/tables"
@@ -33,37 +32,13 @@ type harness struct {
 
 func start(t *testing.T, admin string) *harness {
 	t.Helper()
-	tt := tester.New(t)
-	opts := notifications.Options{Now: func() time.Time { return now }, AdminEmail: admin,
-		Policy: deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}}
-	proc, err := goka.NewProcessor(nil, notifications.Graph(opts), goka.WithTester(tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
+	tt := gokatest.Start(t, notifications.Graph(notifications.Options{Now: gokatest.Fixed(now), AdminEmail: admin,
+		Policy: gokatest.Policy()}))
 	return &harness{t: t, tt: tt,
 		intents:  tt.NewQueueTracker(string(notifications.Intents)),
 		events:   tt.NewQueueTracker(string(notifications.Events)),
 		commands: tt.NewQueueTracker(string(notifications.Commands)),
 		letter:   tt.NewQueueTracker(topics.DeadLetters),
-	}
-}
-
-func drain(qt *tester.QueueTracker) (keys []string, values []any) {
-	for {
-		k, v, ok := qt.Next()
-		if !ok {
-			return keys, values
-		}
-		keys, values = append(keys, k), append(values, v)
 	}
 }
 
@@ -76,69 +51,26 @@ func (h *harness) send(key string, cmd tables.NotificationCommand) (keys []strin
 		h.t.Fatal(err)
 	}
 	h.tt.Consume(string(notifications.Commands), key, b)
-	ks, vs := drain(h.commands)
-	if len(vs) == 0 || ks[0] != key || string(vs[0].([]byte)) != string(b) {
-		h.t.Fatalf("commands topic does not start with the consumed command: %q", ks)
+	recs := gokatest.Drain[[]byte](h.t, h.commands)
+	if len(recs) == 0 || recs[0].Key != key || string(recs[0].Value) != string(b) {
+		h.t.Fatalf("commands topic does not start with the consumed command: %q", recs)
 	}
-	for i := 1; i < len(vs); i++ {
-		keys, emitted = append(keys, ks[i]), append(emitted, vs[i].([]byte))
+	for _, r := range recs[1:] {
+		keys, emitted = append(keys, r.Key), append(emitted, r.Value)
 	}
 	return keys, emitted
 }
 
 func (h *harness) row(id string) (tables.Notification, bool) {
 	h.t.Helper()
-	v := h.tt.TableValue(notifications.Table, id)
-	if v == nil {
-		return tables.Notification{}, false
-	}
-	n, ok := v.(tables.Notification)
-	if !ok {
-		h.t.Fatalf("table value is %T", v)
-	}
-	return n, true
+	return gokatest.Row[tables.Notification](h.t, h.tt, notifications.Table, id)
 }
 
-// event checks that v is the JSON of a valid catalog envelope of the type (outputs use the Raw
-// codec) and returns it decoded.
-func event(t *testing.T, v any, eventType string) codecs.Event {
+// event checks that b is a valid catalog event of the type (outputs use the Raw codec), stamped
+// with the processor's clock, and returns it decoded.
+func event(t *testing.T, b []byte, eventType string) codecs.Event {
 	t.Helper()
-	b, ok := v.([]byte)
-	if !ok {
-		t.Fatalf("event is %T, want []byte", v)
-	}
-	var env codecs.Envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		t.Fatalf("event %s is not an envelope: %v", b, err)
-	}
-	if err := codecs.Validate(b); err != nil {
-		t.Fatalf("emitted %s does not validate: %v", b, err)
-	}
-	ev, err := codecs.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ev.EventType != eventType {
-		t.Fatalf("event type = %q, want %q", ev.EventType, eventType)
-	}
-	if !ev.Timestamp.Equal(now) {
-		t.Errorf("timestamp = %v, want %v", ev.Timestamp, now)
-	}
-	return ev
-}
-
-// intent decodes an intent, the JSON of a notification request.
-func intent(t *testing.T, v any) tables.NotificationRequest {
-	t.Helper()
-	b, ok := v.([]byte)
-	if !ok {
-		t.Fatalf("intent is %T, want []byte", v)
-	}
-	var r tables.NotificationRequest
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("intent %s: %v", b, err)
-	}
-	return r
+	return gokatest.Event(t, b, eventType, now)
 }
 
 func request(t *testing.T, recipient string) tables.NotificationRequest {
@@ -175,25 +107,21 @@ func (h *harness) requested(r tables.NotificationRequest) {
 		len(n.Journal.Emits) != 1 || n.Journal.Emits[0].Topic != string(notifications.Intents) {
 		h.t.Errorf("journal = %+v", n.Journal)
 	}
-	keys, values := drain(h.intents)
-	if len(values) != 1 || keys[0] != r.NotificationID {
-		h.t.Fatalf("intents %q, want one keyed %s", keys, r.NotificationID)
+	intents := gokatest.Drain[tables.NotificationRequest](h.t, h.intents)
+	if len(intents) != 1 || intents[0].Key != r.NotificationID {
+		h.t.Fatalf("intents %+v, want one keyed %s", intents, r.NotificationID)
 	}
-	if got := intent(h.t, values[0]); !reflect.DeepEqual(got, r) {
+	if got := intents[0].Value; !reflect.DeepEqual(got, r) {
 		h.t.Errorf("intent = %+v, want %+v", got, r)
 	}
-	if _, values := drain(h.events); len(values) != 0 {
-		h.t.Errorf("request emitted events %+v", values)
+	if recs := gokatest.Drain[[]byte](h.t, h.events); len(recs) != 0 {
+		h.t.Errorf("request emitted events %q", recs)
 	}
 }
 
 func (h *harness) quiet(step string) {
 	h.t.Helper()
-	for name, qt := range map[string]*tester.QueueTracker{"intents": h.intents, "events": h.events, "dead letters": h.letter} {
-		if _, values := drain(qt); len(values) != 0 {
-			h.t.Errorf("%s: unexpected %s %+v", step, name, values)
-		}
-	}
+	gokatest.Quiet(h.t, step, map[string]*tester.QueueTracker{"intents": h.intents, "events": h.events, "dead letters": h.letter})
 }
 
 func TestRequestAndSent(t *testing.T) {
@@ -210,11 +138,11 @@ func TestRequestAndSent(t *testing.T) {
 	sent := tables.SendSucceeded{NotificationID: r.NotificationID, Subject: "Welcome", Provider: "outbox",
 		ProviderMessageID: "<" + r.NotificationID + "@smartautocheck>", At: reportAt}
 	h.send(r.NotificationID, tables.NotificationCommand{Sent: &sent})
-	keys, values := drain(h.events)
-	if len(values) != 1 || keys[0] != r.NotificationID {
-		t.Fatalf("sent report emitted %q, want one event keyed %s", keys, r.NotificationID)
+	events := gokatest.Drain[[]byte](t, h.events)
+	if len(events) != 1 || events[0].Key != r.NotificationID {
+		t.Fatalf("sent report emitted %q, want one event keyed %s", events, r.NotificationID)
 	}
-	ev := event(t, values[0], codecs.TypeNotificationSent)
+	ev := event(t, events[0].Value, codecs.TypeNotificationSent)
 	want := codecs.NotificationSent{NotificationID: r.NotificationID, Type: "email", Recipient: "jane@example.com",
 		Subject: "Welcome", Template: "user-welcome", Status: "sent", Provider: "outbox",
 		ProviderMessageID: sent.ProviderMessageID, SentAt: reportAt}
@@ -245,11 +173,11 @@ func TestFailuresThenAlert(t *testing.T) {
 		f := tables.SendFailed{NotificationID: r.NotificationID, Attempt: attempt, Error: "mailbox full", At: reportAt}
 		alertKeys, alerts := h.send(r.NotificationID, tables.NotificationCommand{Failed: &f})
 
-		keys, values := drain(h.events)
-		if len(values) != 1 || keys[0] != r.NotificationID {
-			t.Fatalf("attempt %d: events %q, want one keyed %s", attempt, keys, r.NotificationID)
+		events := gokatest.Drain[[]byte](t, h.events)
+		if len(events) != 1 || events[0].Key != r.NotificationID {
+			t.Fatalf("attempt %d: events %q, want one keyed %s", attempt, events, r.NotificationID)
 		}
-		ev := event(t, values[0], codecs.TypeNotificationFailed)
+		ev := event(t, events[0].Value, codecs.TypeNotificationFailed)
 		want := codecs.NotificationFailed{NotificationID: r.NotificationID, Type: "email", Recipient: "jane@example.com",
 			Error: "mailbox full", RetryCount: attempt - 1, FailedAt: now}
 		if !reflect.DeepEqual(ev.Payload, want) {
@@ -297,9 +225,9 @@ func TestFailuresThenAlert(t *testing.T) {
 
 		// The alert went round through the processor's own input: it is a pending
 		// notification handed to the sender like any other.
-		keys, values = drain(h.intents)
-		if len(values) != 1 || keys[0] != alertID || !reflect.DeepEqual(intent(t, values[0]), ar) {
-			t.Errorf("intents after give-up %q %+v, want the alert", keys, values)
+		intents := gokatest.Drain[tables.NotificationRequest](t, h.intents)
+		if len(intents) != 1 || intents[0].Key != alertID || !reflect.DeepEqual(intents[0].Value, ar) {
+			t.Errorf("intents after give-up %+v, want the alert", intents)
 		}
 		if a, ok := h.row(alertID); !ok || a.Status != tables.NotificationPending {
 			t.Errorf("alert row = %+v (found %v)", a, ok)
@@ -319,8 +247,8 @@ func TestFailuresThenAlert(t *testing.T) {
 	if keys, _ := h.send(alertID, tables.NotificationCommand{Failed: &pf}); len(keys) != 0 {
 		t.Errorf("failed alert asked for alerts %q", keys)
 	}
-	if _, values := drain(h.events); len(values) != 1 {
-		t.Errorf("failed alert emitted %d events, want 1", len(values))
+	if n := gokatest.Count(h.events); n != 1 {
+		t.Errorf("failed alert emitted %d events, want 1", n)
 	}
 	if a, _ := h.row(alertID); a.Status != tables.NotificationFailed {
 		t.Errorf("alert row = %+v", a)
@@ -336,11 +264,8 @@ func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 			f := tables.SendFailed{NotificationID: r.NotificationID, Attempt: 1, Error: "550 no such user", Permanent: true, At: reportAt}
 			keys, _ := h.send(r.NotificationID, tables.NotificationCommand{Failed: &f})
 
-			_, values := drain(h.events)
-			if len(values) != 1 {
-				t.Fatalf("%d events, want 1", len(values))
-			}
-			if p := event(t, values[0], codecs.TypeNotificationFailed).Payload.(codecs.NotificationFailed); p.RetryCount != 0 || p.Error != f.Error {
+			rec := gokatest.One[[]byte](t, h.events, "events")
+			if p := event(t, rec.Value, codecs.TypeNotificationFailed).Payload.(codecs.NotificationFailed); p.RetryCount != 0 || p.Error != f.Error {
 				t.Errorf("payload = %+v", p)
 			}
 			if n, _ := h.row(r.NotificationID); n.Status != tables.NotificationFailed || n.Attempts != 1 {
@@ -353,7 +278,7 @@ func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 			if len(keys) != wantAlerts {
 				t.Errorf("alerts %q, want %d", keys, wantAlerts)
 			}
-			_, intents := drain(h.intents)
+			intents := gokatest.Drain[tables.NotificationRequest](t, h.intents)
 			if len(intents) != wantAlerts {
 				t.Errorf("intents %+v, want %d (the alert)", intents, wantAlerts)
 			}
@@ -377,18 +302,11 @@ func TestBadCommandsAreDeadLettered(t *testing.T) {
 		t.Run(string(value), func(t *testing.T) {
 			h := start(t, adminMail)
 			h.tt.Consume(string(notifications.Commands), "n-1", value)
-			drain(h.commands)
-			keys, values := drain(h.letter)
-			if len(values) != 1 {
-				t.Fatalf("%d dead letters, want 1", len(values))
-			}
-			l, ok := values[0].(deadletter.Letter)
-			if !ok {
-				t.Fatalf("dead letter is %T", values[0])
-			}
-			if keys[0] != "n-1" || l.Topic != string(notifications.Commands) || l.Key != "n-1" ||
+			gokatest.Count(h.commands)
+			dl := gokatest.One[deadletter.Letter](t, h.letter, "dead letters")
+			if l := dl.Value; dl.Key != "n-1" || l.Topic != string(notifications.Commands) || l.Key != "n-1" ||
 				l.Group != string(notifications.Group) || string(l.Value) != string(value) || l.Attempts != 1 {
-				t.Errorf("letter %q = %+v", keys[0], l)
+				t.Errorf("letter %q = %+v", dl.Key, l)
 			}
 			if _, ok := h.row("n-1"); ok {
 				t.Error("bad command made a row")

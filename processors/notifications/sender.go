@@ -90,14 +90,18 @@ func (s *Sender) report(ctx context.Context, id string, cmd tables.NotificationC
 }
 
 // awaitRecords runs f until the records it reads are visible: a view may be a moment behind the
-// event that caused the notification. After half a minute the records are taken to be missing.
+// event that caused the notification. After half a minute the records are taken to be missing
+// for good (an event about an appointment that does not exist), which no retry fixes.
 func awaitRecords[T any](ctx context.Context, f func() (T, error)) (T, error) {
 	wait := 50 * time.Millisecond
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		v, err := f()
-		if !errors.Is(err, templates.ErrNotYet) || time.Now().After(deadline) {
+		if !errors.Is(err, templates.ErrNotYet) {
 			return v, err
+		}
+		if time.Now().After(deadline) {
+			return v, deadletter.Permanent(err)
 		}
 		select {
 		case <-ctx.Done():

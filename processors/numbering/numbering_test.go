@@ -1,16 +1,13 @@
 package numbering_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
-	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
-	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/numbering"
 	"github.com/smartautocheck/smartautocheck/tables"
@@ -24,20 +21,7 @@ type harness struct {
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	tt := tester.New(t)
-	proc, err := goka.NewProcessor(nil, numbering.Graph(deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}), goka.WithTester(tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
+	tt := gokatest.Start(t, numbering.Graph(gokatest.Policy()))
 	return &harness{t: t, tt: tt, replies: tt.NewQueueTracker(topics.PaymentCommands), dead: tt.NewQueueTracker(topics.DeadLetters),
 		requests: tt.NewQueueTracker(string(numbering.Commands))}
 }
@@ -51,23 +35,11 @@ func (h *harness) number(series, paymentID, replyKey string) string {
 	}
 	h.tt.Consume(string(numbering.Commands), series, b)
 	var got []string
-	for {
-		k, v, ok := h.replies.Next()
-		if !ok {
-			break
+	for _, r := range gokatest.Drain[tables.PaymentCommand](h.t, h.replies) {
+		if cmd := r.Value; r.Key != replyKey || cmd.Numbered == nil || cmd.Numbered.PaymentID != paymentID {
+			h.t.Fatalf("reply %q %+v, want numbered for %s keyed %s", r.Key, cmd, paymentID, replyKey)
 		}
-		raw, isBytes := v.([]byte)
-		if !isBytes {
-			h.t.Fatalf("reply is %T, want []byte", v)
-		}
-		var cmd tables.PaymentCommand
-		if err := json.Unmarshal(raw, &cmd); err != nil {
-			h.t.Fatal(err)
-		}
-		if k != replyKey || cmd.Numbered == nil || cmd.Numbered.PaymentID != paymentID {
-			h.t.Fatalf("reply %q %s, want numbered for %s keyed %s", k, raw, paymentID, replyKey)
-		}
-		got = append(got, cmd.Numbered.Number)
+		got = append(got, r.Value.Numbered.Number)
 	}
 	if len(got) != 1 {
 		h.t.Fatalf("%d replies, want 1: %v", len(got), got)
@@ -77,11 +49,7 @@ func (h *harness) number(series, paymentID, replyKey string) string {
 
 func (h *harness) series(name string) tables.Series {
 	h.t.Helper()
-	s, ok := h.tt.TableValue(numbering.Table, name).(tables.Series)
-	if !ok {
-		h.t.Fatalf("no row for %s", name)
-	}
-	return s
+	return gokatest.MustRow[tables.Series](h.t, h.tt, numbering.Table, name)
 }
 
 func TestSequential(t *testing.T) {

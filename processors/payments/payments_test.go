@@ -1,19 +1,17 @@
 package payments_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/payments"
 	"github.com/smartautocheck/smartautocheck/tables"
@@ -30,30 +28,15 @@ const publicURL = "http://127.0.0.1:8080"
 type harness struct {
 	t                                *testing.T
 	tt                               *tester.Tester
-	now                              atomic.Int64
+	clock                            *gokatest.Clock
 	events, intents, numbering, dead *tester.QueueTracker
 	commands                         *tester.QueueTracker
 }
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	h := &harness{t: t, tt: tester.New(t)}
-	h.now.Store(t0.Add(time.Minute).UnixNano())
-	opts := payments.Options{Now: func() time.Time { return time.Unix(0, h.now.Load()) }, PublicURL: publicURL,
-		Policy: deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}}
-	proc, err := goka.NewProcessor(nil, payments.Graph(opts), goka.WithTester(h.tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
+	h := &harness{t: t, clock: gokatest.NewClock(t0.Add(time.Minute))}
+	h.tt = gokatest.Start(t, payments.Graph(payments.Options{Now: h.clock.Now, PublicURL: publicURL, Policy: gokatest.Policy()}))
 	h.events = h.tt.NewQueueTracker(string(payments.Events))
 	h.intents = h.tt.NewQueueTracker(string(payments.Intents))
 	h.numbering = h.tt.NewQueueTracker(topics.NumberingCommands)
@@ -62,58 +45,10 @@ func start(t *testing.T) *harness {
 	return h
 }
 
-func (h *harness) setNow(at time.Time) { h.now.Store(at.UnixNano()) }
-func (h *harness) clock() time.Time    { return time.Unix(0, h.now.Load()).UTC() }
-
-type record struct {
-	key   string
-	value []byte
-}
-
-func drain(t *testing.T, qt *tester.QueueTracker) []record {
-	t.Helper()
-	var out []record
-	for {
-		k, v, ok := qt.Next()
-		if !ok {
-			return out
-		}
-		b, isBytes := v.([]byte)
-		if !isBytes {
-			t.Fatalf("record %q is %T, want []byte", k, v)
-		}
-		out = append(out, record{k, b})
-	}
-}
-
-func one(t *testing.T, qt *tester.QueueTracker, what string) record {
-	t.Helper()
-	recs := drain(t, qt)
-	if len(recs) != 1 {
-		t.Fatalf("%d %s, want 1: %q", len(recs), what, recs)
-	}
-	return recs[0]
-}
-
-func decode[T any](t *testing.T, b []byte) T {
-	t.Helper()
-	var v T
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatalf("%s: %v", b, err)
-	}
-	return v
-}
-
 func (h *harness) quiet(step string) {
 	h.t.Helper()
-	for name, qt := range map[string]*tester.QueueTracker{"events": h.events, "intents": h.intents, "numbering requests": h.numbering} {
-		if recs := drain(h.t, qt); len(recs) != 0 {
-			h.t.Errorf("%s: unexpected %s %q", step, name, recs)
-		}
-	}
-	if _, v, ok := h.dead.Next(); ok {
-		h.t.Errorf("%s: dead letter %+v", step, v)
-	}
+	gokatest.Quiet(h.t, step, map[string]*tester.QueueTracker{"events": h.events, "intents": h.intents,
+		"numbering requests": h.numbering, "dead letters": h.dead})
 }
 
 func (h *harness) send(cmd tables.PaymentCommand) int64 {
@@ -130,7 +65,7 @@ func (h *harness) send(cmd tables.PaymentCommand) int64 {
 // appointment consumes an appointments-topic event of a-1.
 func (h *harness) appointment(d codecs.Data) {
 	h.t.Helper()
-	b, err := codecs.Marshal(d, h.clock())
+	b, err := codecs.Marshal(d, h.clock.UTC())
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -145,12 +80,7 @@ func pay(key string) tables.PaymentCommand {
 
 func (h *harness) row() tables.Payments {
 	h.t.Helper()
-	v := h.tt.TableValue(payments.Table, "a-1")
-	ps, ok := v.(tables.Payments)
-	if !ok {
-		h.t.Fatalf("table value is %T", v)
-	}
-	return ps
+	return gokatest.MustRow[tables.Payments](h.t, h.tt, payments.Table, "a-1")
 }
 
 func (h *harness) attempt(key string) tables.Payment {
@@ -164,34 +94,20 @@ func (h *harness) attempt(key string) tables.Payment {
 
 func (h *harness) intent(kind string) tables.PaymentIntent {
 	h.t.Helper()
-	r := one(h.t, h.intents, "intents")
-	in := decode[tables.PaymentIntent](h.t, r.value)
-	if r.key != "a-1" || in.Kind != kind {
-		h.t.Fatalf("intent %q = %+v, want a %s keyed a-1", r.key, in, kind)
+	r := gokatest.One[tables.PaymentIntent](h.t, h.intents, "intents")
+	if in := r.Value; r.Key != "a-1" || in.Kind != kind {
+		h.t.Fatalf("intent %q = %+v, want a %s keyed a-1", r.Key, in, kind)
 	}
-	return in
+	return r.Value
 }
 
 func (h *harness) event(eventType string) codecs.Event {
 	h.t.Helper()
-	r := one(h.t, h.events, "events")
-	if r.key != "a-1" {
-		h.t.Errorf("event key = %q, want a-1", r.key)
+	r := gokatest.One[[]byte](h.t, h.events, "events")
+	if r.Key != "a-1" {
+		h.t.Errorf("event key = %q, want a-1", r.Key)
 	}
-	if err := codecs.Validate(r.value); err != nil {
-		h.t.Fatalf("emitted %s does not validate: %v", r.value, err)
-	}
-	ev, err := codecs.Decode(r.value)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if ev.EventType != eventType {
-		h.t.Fatalf("event type = %q, want %q", ev.EventType, eventType)
-	}
-	if !ev.Timestamp.Equal(h.clock()) {
-		h.t.Errorf("timestamp = %v, want %v", ev.Timestamp, h.clock())
-	}
-	return ev
+	return gokatest.Event(h.t, r.Value, eventType, h.clock.UTC())
 }
 
 // initiated sends a Pay and the gateway's order (no approval needed), draining the outputs.
@@ -209,7 +125,7 @@ func (h *harness) completed(key string) {
 	h.t.Helper()
 	h.initiated(key)
 	h.send(tables.PaymentCommand{Captured: &tables.Captured{PaymentID: "p-" + key, TransactionID: "tx-" + key}})
-	one(h.t, h.numbering, "numbering requests")
+	gokatest.One[[]byte](h.t, h.numbering, "numbering requests")
 	h.send(tables.PaymentCommand{Numbered: &tables.Numbered{PaymentID: "p-" + key, Number: "INV-2026-000001"}})
 	h.event(codecs.TypePaymentCompleted)
 	h.quiet("completed")
@@ -221,7 +137,7 @@ func TestPaymentCompletes(t *testing.T) {
 	// Pay: the attempt is initiating and the worker is asked to create the order.
 	off := h.send(pay("k1"))
 	p := h.attempt("k1")
-	if p.Status != tables.PayInitiating || p.PaymentID != "p-k1" || !p.CreatedAt.Equal(h.clock()) {
+	if p.Status != tables.PayInitiating || p.PaymentID != "p-k1" || !p.CreatedAt.Equal(h.clock.UTC()) {
 		t.Errorf("attempt = %+v", p)
 	}
 	if ps := h.row(); ps.Journal == nil || ps.Journal.Input != fmt.Sprintf("%s/0/%d", payments.Commands, off) || len(ps.Journal.Emits) != 1 {
@@ -262,15 +178,15 @@ func TestPaymentCompletes(t *testing.T) {
 	h.quiet("order created")
 
 	// Captured: the invoice number is asked of the year's series.
-	h.setNow(t0.Add(2 * time.Minute))
+	h.clock.Set(t0.Add(2 * time.Minute))
 	h.send(tables.PaymentCommand{Captured: &tables.Captured{PaymentID: "p-k1", TransactionID: "tx-1"}})
 	if p := h.attempt("k1"); p.Status != tables.PayCaptured || p.TransactionID != "tx-1" {
 		t.Errorf("attempt = %+v", p)
 	}
-	r := one(t, h.numbering, "numbering requests")
+	r := gokatest.One[[]byte](t, h.numbering, "numbering requests")
 	wantReq := tables.NumberRequest{Series: "INV-2026", RequestID: "p-k1", ReplyKey: "a-1"}
-	if got := decode[tables.NumberRequest](t, r.value); r.key != "INV-2026" || !reflect.DeepEqual(got, wantReq) {
-		t.Errorf("numbering request %q %s, want %+v keyed INV-2026", r.key, r.value, wantReq)
+	if got := gokatest.Decode[tables.NumberRequest](t, r.Value); r.Key != "INV-2026" || !reflect.DeepEqual(got, wantReq) {
+		t.Errorf("numbering request %q %s, want %+v keyed INV-2026", r.Key, r.Value, wantReq)
 	}
 	h.quiet("captured")
 
@@ -282,7 +198,7 @@ func TestPaymentCompletes(t *testing.T) {
 	}
 	ev = h.event(codecs.TypePaymentCompleted)
 	wantDone := codecs.PaymentCompleted{PaymentID: "p-k1", AppointmentID: "a-1", Amount: price, Currency: tables.Currency,
-		TransactionID: "tx-1", Status: tables.PayCompleted, CompletedAt: h.clock(), PaymentMethod: tables.PaymentMethodPayPal,
+		TransactionID: "tx-1", Status: tables.PayCompleted, CompletedAt: h.clock.UTC(), PaymentMethod: tables.PaymentMethodPayPal,
 		InvoiceURL: publicURL + "/v1/appointments/a-1/invoice.pdf"}
 	if !reflect.DeepEqual(ev.Payload, wantDone) {
 		t.Errorf("payload = %+v\nwant %+v", ev.Payload, wantDone)
@@ -323,7 +239,7 @@ func TestDeclined(t *testing.T) {
 	}
 	ev := h.event(codecs.TypePaymentFailed)
 	want := codecs.PaymentFailed{PaymentID: "p-k1", AppointmentID: "a-1", Amount: price, Status: tables.PayFailed,
-		FailureReason: "INSTRUMENT_DECLINED", FailedAt: h.clock()}
+		FailureReason: "INSTRUMENT_DECLINED", FailedAt: h.clock.UTC()}
 	if !reflect.DeepEqual(ev.Payload, want) {
 		t.Errorf("payload = %+v, want %+v", ev.Payload, want)
 	}
@@ -342,7 +258,7 @@ func TestDeclined(t *testing.T) {
 
 func TestPayAfterTheHold(t *testing.T) {
 	h := start(t)
-	h.setNow(holdEnd)
+	h.clock.Set(holdEnd)
 	h.send(pay("k1"))
 	if p := h.attempt("k1"); p.Status != tables.PayRefused || p.Refusal != tables.RefusedHoldExpired {
 		t.Errorf("attempt = %+v, want refused hold_expired", p)
@@ -359,7 +275,7 @@ func TestExpiredAppointmentRefusesPayment(t *testing.T) {
 		t.Errorf("apptStatus = %q", ps.ApptStatus)
 	}
 	h.appointment(codecs.AppointmentCancelled{AppointmentID: "a-1", CancelledBy: tables.CancelledBySystem,
-		Reason: tables.ReasonPaymentWindowExpired, CancelledAt: h.clock()})
+		Reason: tables.ReasonPaymentWindowExpired, CancelledAt: h.clock.UTC()})
 	if ps := h.row(); ps.ApptStatus != tables.ApptExpired {
 		t.Errorf("apptStatus = %q, want expired", ps.ApptStatus)
 	}
@@ -391,7 +307,7 @@ func TestRefundOnce(t *testing.T) {
 	h.send(tables.PaymentCommand{Refunded: &tables.Refunded{PaymentID: "p-k1", RefundID: tables.RefundID("p-k1")}})
 	ev := h.event(codecs.TypePaymentRefunded)
 	wantEv := codecs.PaymentRefunded{PaymentID: "p-k1", RefundID: tables.RefundID("p-k1"), Amount: price,
-		Reason: "Customer cancelled >24h before", RefundedAt: h.clock()}
+		Reason: "Customer cancelled >24h before", RefundedAt: h.clock.UTC()}
 	if !reflect.DeepEqual(ev.Payload, wantEv) {
 		t.Errorf("payload = %+v, want %+v", ev.Payload, wantEv)
 	}
@@ -417,13 +333,13 @@ func TestJournalReplay(t *testing.T) {
 	h := start(t)
 	h.initiated("k1")
 	h.send(tables.PaymentCommand{Captured: &tables.Captured{PaymentID: "p-k1", TransactionID: "tx-1"}})
-	one(t, h.numbering, "numbering requests")
+	gokatest.One[[]byte](t, h.numbering, "numbering requests")
 	numbered, err := json.Marshal(tables.PaymentCommand{Numbered: &tables.Numbered{PaymentID: "p-k1", Number: "INV-2026-000001"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.tt.Consume(string(payments.Commands), "a-1", numbered)
-	done := one(t, h.events, "events")
+	done := gokatest.One[[]byte](t, h.events, "events")
 
 	row := h.row()
 	j := *row.Journal
@@ -431,10 +347,10 @@ func TestJournalReplay(t *testing.T) {
 	row.Journal = &j
 	h.tt.SetTableValue(payments.Table, "a-1", row)
 
-	h.setNow(t0.Add(time.Hour))
+	h.clock.Set(t0.Add(time.Hour))
 	h.tt.Consume(string(payments.Commands), "a-1", numbered)
-	if again := one(t, h.events, "replayed events"); again.key != done.key || string(again.value) != string(done.value) {
-		t.Errorf("replayed %s, want the same bytes %s", again.value, done.value)
+	if again := gokatest.One[[]byte](t, h.events, "replayed events"); again.Key != done.Key || string(again.Value) != string(done.Value) {
+		t.Errorf("replayed %s, want the same bytes %s", again.Value, done.Value)
 	}
 	h.quiet("replay")
 	h.tt.Consume(string(payments.Commands), "a-1", numbered)
@@ -450,13 +366,12 @@ func TestBadInputsAreDeadLettered(t *testing.T) {
 		t.Run(tc.topic+" "+tc.value, func(t *testing.T) {
 			h := start(t)
 			h.tt.Consume(tc.topic, "a-1", []byte(tc.value))
-			k, v, ok := h.dead.Next()
+			k, l, ok := gokatest.Next[deadletter.Letter](t, h.dead)
 			if !ok {
 				t.Fatal("no dead letter")
 			}
-			if l, isLetter := v.(deadletter.Letter); !isLetter || k != "a-1" || l.Topic != tc.topic || string(l.Value) != tc.value ||
-				l.Group != string(payments.Group) {
-				t.Errorf("letter %q = %+v", k, v)
+			if k != "a-1" || l.Topic != tc.topic || string(l.Value) != tc.value || l.Group != string(payments.Group) {
+				t.Errorf("letter %q = %+v", k, l)
 			}
 			h.quiet("bad input")
 		})

@@ -1,17 +1,15 @@
 package slots_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"reflect"
 	"testing"
-	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/centers"
 	"github.com/smartautocheck/smartautocheck/processors/slots"
@@ -32,20 +30,7 @@ type harness struct {
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	tt := tester.New(t)
-	proc, err := goka.NewProcessor(nil, slots.Graph(deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}), goka.WithTester(tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
+	tt := gokatest.Start(t, slots.Graph(gokatest.Policy()))
 	return &harness{t: t, tt: tt, answers: tt.NewQueueTracker(topics.AppointmentCommands),
 		dead: tt.NewQueueTracker(topics.DeadLetters), commands: tt.NewQueueTracker(string(slots.Commands))}
 }
@@ -72,29 +57,16 @@ func release(id, at string) tables.SlotCommand {
 // answer reads the one answer the last command sent, keyed by the appointment.
 func (h *harness) answer(id string) tables.AppointmentCommand {
 	h.t.Helper()
-	var out []tables.AppointmentCommand
-	for {
-		k, v, ok := h.answers.Next()
-		if !ok {
-			break
+	out := gokatest.Drain[tables.AppointmentCommand](h.t, h.answers)
+	for _, r := range out {
+		if r.Key != id {
+			h.t.Errorf("answer keyed %q, want %s", r.Key, id)
 		}
-		b, isBytes := v.([]byte)
-		if !isBytes {
-			h.t.Fatalf("answer is %T, want []byte", v)
-		}
-		if k != id {
-			h.t.Errorf("answer keyed %q, want %s", k, id)
-		}
-		var c tables.AppointmentCommand
-		if err := json.Unmarshal(b, &c); err != nil {
-			h.t.Fatalf("answer %s: %v", b, err)
-		}
-		out = append(out, c)
 	}
 	if len(out) != 1 {
 		h.t.Fatalf("%d answers, want 1: %+v", len(out), out)
 	}
-	return out[0]
+	return out[0].Value
 }
 
 // granted checks that the answer grants the place, and returns the inspector ("" for none).
@@ -119,12 +91,7 @@ func (h *harness) refused(id string) {
 
 func (h *harness) row() tables.CenterDay {
 	h.t.Helper()
-	v := h.tt.TableValue(slots.Table, key)
-	d, ok := v.(tables.CenterDay)
-	if !ok {
-		h.t.Fatalf("table value is %T", v)
-	}
-	return d
+	return gokatest.MustRow[tables.CenterDay](h.t, h.tt, slots.Table, key)
 }
 
 func (h *harness) noDeadLetters() {
@@ -281,12 +248,12 @@ func TestBadCommandsAreDeadLettered(t *testing.T) {
 		t.Run(value, func(t *testing.T) {
 			h := start(t)
 			h.tt.Consume(string(slots.Commands), key, []byte(value))
-			k, v, ok := h.dead.Next()
+			k, l, ok := gokatest.Next[deadletter.Letter](t, h.dead)
 			if !ok {
 				t.Fatal("no dead letter")
 			}
-			if l, isLetter := v.(deadletter.Letter); !isLetter || k != key || l.Topic != string(slots.Commands) || string(l.Value) != value {
-				t.Errorf("letter %q = %+v", k, v)
+			if k != key || l.Topic != string(slots.Commands) || string(l.Value) != value {
+				t.Errorf("letter %q = %+v", k, l)
 			}
 			if _, _, ok := h.answers.Next(); ok {
 				t.Error("a bad command was answered")

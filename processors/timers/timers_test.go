@@ -1,16 +1,15 @@
 package timers_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/timers"
 	"github.com/smartautocheck/smartautocheck/tables"
@@ -26,43 +25,9 @@ type harness struct {
 
 func start(t *testing.T) *harness {
 	t.Helper()
-	tt := tester.New(t)
-	proc, err := goka.NewProcessor(nil, timers.Graph(deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}), goka.WithTester(tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
+	tt := gokatest.Start(t, timers.Graph(gokatest.Policy()))
 	return &harness{t: t, tt: tt, targets: tt.NewQueueTracker(topics.AppointmentCommands),
 		commands: tt.NewQueueTracker(string(timers.Commands)), dead: tt.NewQueueTracker(topics.DeadLetters)}
-}
-
-type record struct {
-	key   string
-	value []byte
-}
-
-func drain(t *testing.T, qt *tester.QueueTracker) []record {
-	t.Helper()
-	var out []record
-	for {
-		k, v, ok := qt.Next()
-		if !ok {
-			return out
-		}
-		b, isBytes := v.([]byte)
-		if !isBytes {
-			t.Fatalf("record %q is %T, want []byte", k, v)
-		}
-		out = append(out, record{k, b})
-	}
 }
 
 // send consumes a timer command and returns the timer commands that followed it (the
@@ -74,35 +39,23 @@ func (h *harness) send(key string, cmd tables.TimerCommand) []tables.TimerComman
 		h.t.Fatal(err)
 	}
 	h.tt.Consume(string(timers.Commands), key, b)
-	recs := drain(h.t, h.commands)
-	if len(recs) == 0 || recs[0].key != key || string(recs[0].value) != string(b) {
+	recs := gokatest.Drain[[]byte](h.t, h.commands)
+	if len(recs) == 0 || recs[0].Key != key || string(recs[0].Value) != string(b) {
 		h.t.Fatalf("timer commands do not start with the consumed one: %q", recs)
 	}
 	var out []tables.TimerCommand
 	for _, r := range recs[1:] {
-		if r.key != key {
-			h.t.Errorf("follow-up command keyed %q, want %q", r.key, key)
+		if r.Key != key {
+			h.t.Errorf("follow-up command keyed %q, want %q", r.Key, key)
 		}
-		var c tables.TimerCommand
-		if err := json.Unmarshal(r.value, &c); err != nil {
-			h.t.Fatal(err)
-		}
-		out = append(out, c)
+		out = append(out, gokatest.Decode[tables.TimerCommand](h.t, r.Value))
 	}
 	return out
 }
 
 func (h *harness) row(key string) (tables.Timer, bool) {
 	h.t.Helper()
-	v := h.tt.TableValue(timers.Table, key)
-	if v == nil {
-		return tables.Timer{}, false
-	}
-	tm, ok := v.(tables.Timer)
-	if !ok {
-		h.t.Fatalf("table value is %T", v)
-	}
-	return tm, true
+	return gokatest.Row[tables.Timer](h.t, h.tt, timers.Table, key)
 }
 
 func (h *harness) noDeadLetters() {
@@ -134,7 +87,7 @@ func TestScheduleFireForget(t *testing.T) {
 	if want := fmt.Sprintf("%s/0/%d", timers.Commands, off); row.Journal == nil || row.Journal.Input != want {
 		t.Errorf("journal = %+v, want input %s", row.Journal, want)
 	}
-	if recs := drain(t, h.targets); len(recs) != 0 {
+	if recs := gokatest.Drain[[]byte](t, h.targets); len(recs) != 0 {
 		t.Errorf("schedule sent %q", recs)
 	}
 
@@ -152,8 +105,8 @@ func TestScheduleFireForget(t *testing.T) {
 	if len(follow) != 1 || follow[0].Forget == nil || follow[0].Fire != nil || follow[0].Schedule != nil {
 		t.Errorf("fire sent %+v, want one forget", follow)
 	}
-	recs := drain(t, h.targets)
-	if len(recs) != 1 || recs[0].key != "a-1" || string(recs[0].value) != `{"expire":{}}` {
+	recs := gokatest.Drain[[]byte](t, h.targets)
+	if len(recs) != 1 || recs[0].Key != "a-1" || string(recs[0].Value) != `{"expire":{}}` {
 		t.Errorf("fire sent %q, want the stored command to a-1", recs)
 	}
 	if _, ok := h.row(key); ok {
@@ -164,7 +117,7 @@ func TestScheduleFireForget(t *testing.T) {
 	if follow := h.send(key, tables.TimerCommand{Fire: &struct{}{}}); len(follow) != 0 {
 		t.Errorf("second fire sent %+v", follow)
 	}
-	if recs := drain(t, h.targets); len(recs) != 0 {
+	if recs := gokatest.Drain[[]byte](t, h.targets); len(recs) != 0 {
 		t.Errorf("second fire sent %q", recs)
 	}
 	h.noDeadLetters()
@@ -180,7 +133,7 @@ func TestFiredRow(t *testing.T) {
 	if follow := h.send(key, tables.TimerCommand{Fire: &struct{}{}}); len(follow) != 0 {
 		t.Errorf("fire of a fired timer sent %+v", follow)
 	}
-	if recs := drain(t, h.targets); len(recs) != 0 {
+	if recs := gokatest.Drain[[]byte](t, h.targets); len(recs) != 0 {
 		t.Errorf("fire of a fired timer sent %q", recs)
 	}
 	if _, ok := h.row(key); !ok {
@@ -226,7 +179,7 @@ func TestJournalReplay(t *testing.T) {
 	if len(follow) != 1 || follow[0].Forget == nil {
 		t.Errorf("replayed fire sent %+v, want the forget", follow)
 	}
-	if recs := drain(t, h.targets); len(recs) != 1 || recs[0].key != "a-1" || string(recs[0].value) != string(tm.Value) {
+	if recs := gokatest.Drain[[]byte](t, h.targets); len(recs) != 1 || recs[0].Key != "a-1" || string(recs[0].Value) != string(tm.Value) {
 		t.Errorf("replayed fire sent %q", recs)
 	}
 	if _, ok := h.row(key); ok {
@@ -239,12 +192,12 @@ func TestBadCommandsAreDeadLettered(t *testing.T) {
 		t.Run(value, func(t *testing.T) {
 			h := start(t)
 			h.tt.Consume(string(timers.Commands), "k", []byte(value))
-			k, v, ok := h.dead.Next()
+			k, l, ok := gokatest.Next[deadletter.Letter](t, h.dead)
 			if !ok {
 				t.Fatal("no dead letter")
 			}
-			if l, isLetter := v.(deadletter.Letter); !isLetter || k != "k" || l.Topic != string(timers.Commands) || string(l.Value) != value {
-				t.Errorf("letter %q = %+v", k, v)
+			if k != "k" || l.Topic != string(timers.Commands) || string(l.Value) != value {
+				t.Errorf("letter %q = %+v", k, l)
 			}
 		})
 	}

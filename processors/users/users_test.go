@@ -1,18 +1,17 @@
 package users_test
 
 import (
-	"context"
 	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/internal/gokatest"
 	"github.com/smartautocheck/smartautocheck/internal/topics"
 	"github.com/smartautocheck/smartautocheck/processors/centers"
 	"github.com/smartautocheck/smartautocheck/processors/users"
@@ -24,22 +23,7 @@ var now = time.Date(2025, 1, 15, 10, 0, 0, 0, time.UTC)
 // start runs the users processor against a goka tester with a fixed clock.
 func start(t *testing.T) *tester.Tester {
 	t.Helper()
-	tt := tester.New(t)
-	opts := users.Options{Now: func() time.Time { return now }, Policy: deadletter.Policy{Attempts: 3, Backoff: time.Millisecond}}
-	proc, err := goka.NewProcessor(nil, users.Graph(opts), goka.WithTester(tt))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("processor stopped with %v", err)
-		}
-	})
-	return tt
+	return gokatest.Start(t, users.Graph(users.Options{Now: gokatest.Fixed(now), Policy: gokatest.Policy()}))
 }
 
 func command(t *testing.T, c tables.UserCommand) []byte {
@@ -56,56 +40,16 @@ func registration(verified bool) tables.Registration {
 		Phone: "+33612345678", Role: tables.RoleCustomer, PasswordHash: "$2a$hash", Verified: verified}
 }
 
-// drain returns every message the tracker has not returned yet.
-func drain(qt *tester.QueueTracker) (keys []string, values []any) {
-	for {
-		k, v, ok := qt.Next()
-		if !ok {
-			return keys, values
-		}
-		keys, values = append(keys, k), append(values, v)
-	}
-}
-
-// event checks that v is the JSON of a valid catalog envelope of the type (outputs use the Raw
-// codec) and returns its payload.
-func event(t *testing.T, v any, eventType string) codecs.Event {
+// event checks that the record is a valid catalog event of the type (outputs use the Raw codec),
+// stamped with the processor's clock, and returns its payload.
+func event(t *testing.T, b []byte, eventType string) codecs.Event {
 	t.Helper()
-	b, ok := v.([]byte)
-	if !ok {
-		t.Fatalf("event is %T, want []byte", v)
-	}
-	var env codecs.Envelope
-	if err := json.Unmarshal(b, &env); err != nil {
-		t.Fatalf("event %s is not an envelope: %v", b, err)
-	}
-	if err := codecs.Validate(b); err != nil {
-		t.Fatalf("emitted %s does not validate: %v", b, err)
-	}
-	ev, err := codecs.Decode(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ev.EventType != eventType {
-		t.Fatalf("event type = %q, want %q", ev.EventType, eventType)
-	}
-	if !ev.Timestamp.Equal(now) {
-		t.Errorf("timestamp = %v, want the processor's clock %v", ev.Timestamp, now)
-	}
-	return ev
+	return gokatest.Event(t, b, eventType, now)
 }
 
 func user(t *testing.T, tt *tester.Tester, id string) (tables.User, bool) {
 	t.Helper()
-	v := tt.TableValue(users.Table, id)
-	if v == nil {
-		return tables.User{}, false
-	}
-	u, ok := v.(tables.User)
-	if !ok {
-		t.Fatalf("table value is %T", v)
-	}
-	return u, true
+	return gokatest.Row[tables.User](t, tt, users.Table, id)
 }
 
 func TestCreateAndVerify(t *testing.T) {
@@ -124,14 +68,14 @@ func TestCreateAndVerify(t *testing.T) {
 		!u.CreatedAt.Equal(now) || u.VerifiedAt != nil {
 		t.Errorf("row = %+v", u)
 	}
-	keys, values := drain(events)
-	if len(values) != 1 {
-		t.Fatalf("create emitted %d events, want 1", len(values))
+	recs := gokatest.Drain[[]byte](t, events)
+	if len(recs) != 1 {
+		t.Fatalf("create emitted %d events, want 1", len(recs))
 	}
-	if keys[0] != "u-1" {
-		t.Errorf("event key = %q, want u-1", keys[0])
+	if recs[0].Key != "u-1" {
+		t.Errorf("event key = %q, want u-1", recs[0].Key)
 	}
-	ev := event(t, values[0], codecs.TypeUserRegistered)
+	ev := event(t, recs[0].Value, codecs.TypeUserRegistered)
 	want := codecs.UserRegistered{UserID: "u-1", Email: "jane@example.com", FirstName: "Jane", LastName: "Doe",
 		Phone: "+33612345678", Role: tables.RoleCustomer}
 	if ev.Payload != want {
@@ -145,8 +89,8 @@ func TestCreateAndVerify(t *testing.T) {
 	other := reg
 	other.FirstName = "Janet"
 	tt.Consume(string(users.Commands), "u-1", command(t, tables.UserCommand{Create: &other}))
-	if _, values := drain(events); len(values) != 0 {
-		t.Errorf("duplicate create emitted %d events", len(values))
+	if n := gokatest.Count(events); n != 0 {
+		t.Errorf("duplicate create emitted %d events", n)
 	}
 	if again, _ := user(t, tt, "u-1"); again.FirstName != "Jane" {
 		t.Errorf("duplicate create changed the row: %+v", again)
@@ -154,11 +98,11 @@ func TestCreateAndVerify(t *testing.T) {
 
 	// Verify once: one user.verified.
 	tt.Consume(string(users.Commands), "u-1", command(t, tables.UserCommand{Verify: &tables.VerifyUser{UserID: "u-1"}}))
-	keys, values = drain(events)
-	if len(values) != 1 || keys[0] != "u-1" {
-		t.Fatalf("verify emitted %v, want one event keyed u-1", keys)
+	recs = gokatest.Drain[[]byte](t, events)
+	if len(recs) != 1 || recs[0].Key != "u-1" {
+		t.Fatalf("verify emitted %q, want one event keyed u-1", recs)
 	}
-	ev = event(t, values[0], codecs.TypeUserVerified)
+	ev = event(t, recs[0].Value, codecs.TypeUserVerified)
 	if p := ev.Payload.(codecs.UserVerified); p.UserID != "u-1" || p.Email != "jane@example.com" || !p.VerifiedAt.Equal(now) {
 		t.Errorf("payload = %+v", p)
 	}
@@ -168,19 +112,19 @@ func TestCreateAndVerify(t *testing.T) {
 
 	// Verify again: nothing.
 	tt.Consume(string(users.Commands), "u-1", command(t, tables.UserCommand{Verify: &tables.VerifyUser{UserID: "u-1"}}))
-	if _, values := drain(events); len(values) != 0 {
-		t.Errorf("second verify emitted %d events", len(values))
+	if n := gokatest.Count(events); n != 0 {
+		t.Errorf("second verify emitted %d events", n)
 	}
 	// Verify of an unknown user: nothing, and no row.
 	tt.Consume(string(users.Commands), "u-404", command(t, tables.UserCommand{Verify: &tables.VerifyUser{UserID: "u-404"}}))
-	if _, values := drain(events); len(values) != 0 {
-		t.Errorf("verify of unknown user emitted %d events", len(values))
+	if n := gokatest.Count(events); n != 0 {
+		t.Errorf("verify of unknown user emitted %d events", n)
 	}
 	if _, ok := user(t, tt, "u-404"); ok {
 		t.Error("verify of unknown user made a row")
 	}
-	if _, values := drain(dead); len(values) != 0 {
-		t.Errorf("dead letters: %+v", values)
+	if letters := gokatest.Drain[deadletter.Letter](t, dead); len(letters) != 0 {
+		t.Errorf("dead letters: %+v", letters)
 	}
 }
 
@@ -205,13 +149,13 @@ func TestInspectorJoinsItsCenter(t *testing.T) {
 	reg := registration(true)
 	reg.Role, reg.CenterID = tables.RoleInspector, "center-123"
 	tt.Consume(string(users.Commands), "u-1", command(t, tables.UserCommand{Create: &reg}))
-	keys, values := drain(staff)
-	if len(values) != 1 || keys[0] != "center-123" {
-		t.Fatalf("center commands %q, want one keyed center-123", keys)
+	recs := gokatest.Drain[[]byte](t, staff)
+	if len(recs) != 1 || recs[0].Key != "center-123" {
+		t.Fatalf("center commands %q, want one keyed center-123", recs)
 	}
 	var cmd centers.AddInspector
-	if err := json.Unmarshal(values[0].([]byte), &cmd); err != nil || cmd.UserID != "u-1" {
-		t.Errorf("center command %s (%v), want u-1 added", values[0], err)
+	if err := json.Unmarshal(recs[0].Value, &cmd); err != nil || cmd.UserID != "u-1" {
+		t.Errorf("center command %s (%v), want u-1 added", recs[0].Value, err)
 	}
 	u, _ := user(t, tt, "u-1")
 	if u.Journal == nil || u.Journal.Input != string(users.Commands)+"/0/0" || len(u.Journal.Emits) != 3 {
@@ -224,8 +168,8 @@ func TestInspectorJoinsItsCenter(t *testing.T) {
 		r.UserID = []string{"u-2", "u-3"}[i]
 		tt.Consume(string(users.Commands), r.UserID, command(t, tables.UserCommand{Create: &r}))
 	}
-	if keys, _ := drain(staff); len(keys) != 0 {
-		t.Errorf("center commands %q, want none", keys)
+	if recs := gokatest.Drain[[]byte](t, staff); len(recs) != 0 {
+		t.Errorf("center commands %q, want none", recs)
 	}
 }
 
@@ -238,7 +182,7 @@ func TestJournalReplay(t *testing.T) {
 	reg := registration(false)
 	create := command(t, tables.UserCommand{Create: &reg})
 	tt.Consume(string(users.Commands), "u-1", create)
-	_, first := drain(events)
+	first := gokatest.Drain[[]byte](t, events)
 	if len(first) != 1 {
 		t.Fatalf("create emitted %d events", len(first))
 	}
@@ -250,17 +194,17 @@ func TestJournalReplay(t *testing.T) {
 	tt.SetTableValue(users.Table, "u-1", u)
 
 	tt.Consume(string(users.Commands), "u-1", create)
-	_, again := drain(events)
-	if len(again) != 1 || string(again[0].([]byte)) != string(first[0].([]byte)) {
-		t.Errorf("replay emitted %s, want the same bytes %s", again, first)
+	again := gokatest.Drain[[]byte](t, events)
+	if len(again) != 1 || string(again[0].Value) != string(first[0].Value) {
+		t.Errorf("replay emitted %q, want the same bytes %q", again, first)
 	}
 	if got, _ := user(t, tt, "u-1"); got.Journal == nil || got.Journal.Input != j.Input || got.Status != u.Status {
 		t.Errorf("row after replay = %+v", got)
 	}
 
 	tt.Consume(string(users.Commands), "u-1", create)
-	if _, values := drain(events); len(values) != 0 {
-		t.Errorf("duplicate after replay emitted %d events", len(values))
+	if n := gokatest.Count(events); n != 0 {
+		t.Errorf("duplicate after replay emitted %d events", n)
 	}
 }
 
@@ -270,12 +214,12 @@ func TestCreateVerifiedEmitsBoth(t *testing.T) {
 	reg := registration(true)
 	reg.Role = tables.RoleInspector
 	tt.Consume(string(users.Commands), "u-1", command(t, tables.UserCommand{Create: &reg}))
-	_, values := drain(events)
-	if len(values) != 2 {
-		t.Fatalf("verified create emitted %d events, want 2", len(values))
+	recs := gokatest.Drain[[]byte](t, events)
+	if len(recs) != 2 {
+		t.Fatalf("verified create emitted %d events, want 2", len(recs))
 	}
-	event(t, values[0], codecs.TypeUserRegistered)
-	event(t, values[1], codecs.TypeUserVerified)
+	event(t, recs[0].Value, codecs.TypeUserRegistered)
+	event(t, recs[1].Value, codecs.TypeUserVerified)
 	if u, _ := user(t, tt, "u-1"); u.Status != tables.StatusVerified {
 		t.Errorf("row = %+v", u)
 	}
@@ -297,16 +241,10 @@ func TestBadCommandsAreDeadLettered(t *testing.T) {
 			dead := tt.NewQueueTracker(topics.DeadLetters)
 
 			tt.Consume(string(users.Commands), "u-1", tc.value)
-			keys, values := drain(dead)
-			if len(values) != 1 {
-				t.Fatalf("%d dead letters, want 1", len(values))
-			}
-			l, ok := values[0].(deadletter.Letter)
-			if !ok {
-				t.Fatalf("dead letter is %T", values[0])
-			}
-			if keys[0] != "u-1" || l.Topic != string(users.Commands) || l.Key != "u-1" || l.Group != string(users.Group) {
-				t.Errorf("letter key %q, origin %+v", keys[0], l.Origin)
+			dl := gokatest.One[deadletter.Letter](t, dead, "dead letters")
+			l := dl.Value
+			if dl.Key != "u-1" || l.Topic != string(users.Commands) || l.Key != "u-1" || l.Group != string(users.Group) {
+				t.Errorf("letter key %q, origin %+v", dl.Key, l.Origin)
 			}
 			if string(l.Value) != string(tc.value) || l.Attempts != 1 || l.Error == "" {
 				t.Errorf("letter = %+v, want the original bytes parked after 1 attempt", l)
@@ -321,11 +259,11 @@ func TestBadCommandsAreDeadLettered(t *testing.T) {
 			if _, ok := user(t, tt, "u-1"); !ok {
 				t.Error("next command not processed")
 			}
-			if _, values := drain(events); len(values) != 1 {
-				t.Errorf("next command emitted %d events, want 1", len(values))
+			if n := gokatest.Count(events); n != 1 {
+				t.Errorf("next command emitted %d events, want 1", n)
 			}
-			if _, values := drain(dead); len(values) != 0 {
-				t.Errorf("more dead letters: %+v", values)
+			if letters := gokatest.Drain[deadletter.Letter](t, dead); len(letters) != 0 {
+				t.Errorf("more dead letters: %+v", letters)
 			}
 		})
 	}
@@ -343,14 +281,10 @@ func TestCreateRefusedBySchemaIsParked(t *testing.T) {
 	if _, ok := user(t, tt, "u-1"); ok {
 		t.Error("a user whose event is invalid was stored")
 	}
-	if _, values := drain(events); len(values) != 0 {
-		t.Errorf("emitted %+v", values)
+	if recs := gokatest.Drain[[]byte](t, events); len(recs) != 0 {
+		t.Errorf("emitted %q", recs)
 	}
-	_, values := drain(dead)
-	if len(values) != 1 {
-		t.Fatalf("%d dead letters, want 1", len(values))
-	}
-	if l := values[0].(deadletter.Letter); !strings.Contains(l.Error, "schema") || l.Key != "u-1" {
+	if l := gokatest.One[deadletter.Letter](t, dead, "dead letters").Value; !strings.Contains(l.Error, "schema") || l.Key != "u-1" {
 		t.Errorf("letter = %+v", l)
 	}
 }
