@@ -369,7 +369,9 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		Centers: catalog, Hold: cfg.PaymentHold, Now: cfg.Now,
 		Signer: signer, Auth: views.NewAuth(secret, 24*time.Hour, cfg.Now), Wait: cfg.Wait, BcryptCost: cfg.BcryptCost,
 		NotReady: a.NotReady, Registry: reg, Log: cfg.Log}
-	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Requests wait at most cfg.Wait for their outcome; the write timeout leaves room for that.
+	a.http = &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: cfg.Wait + 30*time.Second, IdleTimeout: 2 * time.Minute}
 	g.Go(func() error {
 		if err := a.http.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
