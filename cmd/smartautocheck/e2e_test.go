@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"mime/quotedprintable"
 	"net"
 	"net/http"
+	"net/mail"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,7 +44,9 @@ type instance struct {
 
 func (in *instance) start(t *testing.T) {
 	t.Helper()
-	in.cmd = exec.Command(in.bin, "run", "--data-dir", in.dataDir, "--http-addr", in.httpAddr, "--kafka-addr", in.kafkaAddr)
+	// A short payment window, so a booking's expiry can be watched across a kill -9.
+	in.cmd = exec.Command(in.bin, "run", "--data-dir", in.dataDir, "--http-addr", in.httpAddr, "--kafka-addr", in.kafkaAddr,
+		"--payment-hold", "3s")
 	in.cmd.Stdout, in.cmd.Stderr = &in.log, &in.log
 	in.cmd.Env = append(os.Environ(), "SAC_ADMIN_EMAIL=admin@example.com", "SAC_ADMIN_PASSWORD=admin-password-123")
 	if err := in.cmd.Start(); err != nil {
@@ -113,6 +119,8 @@ func TestBinaryEndToEnd(t *testing.T) {
 		t.Fatalf("register: %d %v", st, body)
 	}
 	userID := body["userId"].(string)
+	token := in.verifiedLogin(t, "e2e@example.com")
+	apptID := in.bookSomething(t, token)
 
 	out, err := in.tool(t, "topics", "list")
 	if err != nil {
@@ -159,7 +167,11 @@ func TestBinaryEndToEnd(t *testing.T) {
 	// kill -9, restart: the user is there and the event log did not grow.
 	before := countLines(t, in, "users-topic")
 	in.kill9(t)
+	time.Sleep(4 * time.Second) // the booking's window closes while the process is down
 	in.start(t)
+	waitFor(t, "the booking to expire after the restart", func() bool {
+		return in.get(t, "/v1/appointments/"+apptID, token)["status"] == "expired"
+	})
 	st, body = in.post(t, "/v1/auth/login", map[string]any{"email": "E2E@example.com", "password": "secret-pass-123"})
 	if st != http.StatusOK || body["userId"] != userID {
 		t.Fatalf("login after kill -9: %d %v", st, body)
@@ -204,4 +216,79 @@ func waitFor(t *testing.T, what string, f func() bool) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// verifiedLogin verifies an address with the link from its outbox email and logs in.
+func (in *instance) verifiedLogin(t *testing.T, email string) string {
+	t.Helper()
+	var token string
+	waitFor(t, "the verification email", func() bool {
+		files, _ := filepath.Glob(filepath.Join(in.dataDir, "outbox", "email", "*.eml"))
+		for _, f := range files {
+			raw, _ := os.ReadFile(f)
+			m, err := mail.ReadMessage(bytes.NewReader(raw))
+			if err != nil || !strings.Contains(m.Header.Get("To"), email) {
+				continue
+			}
+			body, _ := io.ReadAll(quotedprintable.NewReader(m.Body))
+			if found := regexp.MustCompile(`token=([A-Za-z0-9._~%-]+)`).FindSubmatch(body); found != nil {
+				token, _ = url.QueryUnescape(string(found[1]))
+				return true
+			}
+		}
+		return false
+	})
+	if st, body := in.post(t, "/v1/auth/verify", map[string]any{"token": token}); st != http.StatusOK {
+		t.Fatalf("verify: %d %v", st, body)
+	}
+	st, body := in.post(t, "/v1/auth/login", map[string]any{"email": email, "password": "secret-pass-123"})
+	if st != http.StatusOK {
+		t.Fatalf("login: %d %v", st, body)
+	}
+	return body["token"].(string)
+}
+
+// bookSomething books the first bookable slot of the built-in center.
+func (in *instance) bookSomething(t *testing.T, token string) string {
+	t.Helper()
+	for d := 1; d < 10; d++ {
+		date := time.Now().AddDate(0, 0, d).Format("2006-01-02")
+		slots, _ := in.get(t, "/v1/centers/center-123/slots?date="+date, "")["slots"].([]any)
+		if len(slots) == 0 {
+			continue
+		}
+		raw, _ := json.Marshal(map[string]any{"centerId": "center-123", "serviceType": "standard", "date": date,
+			"time": slots[0].(map[string]any)["time"], "vehicle": map[string]any{"registration": "E2E-1", "make": "Renault", "model": "Clio", "year": 2019}})
+		req, _ := http.NewRequest("POST", "http://"+in.httpAddr+"/v1/appointments", bytes.NewReader(raw))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var a map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&a)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			t.Fatalf("book: %d %v", resp.StatusCode, a)
+		}
+		return a["appointmentId"].(string)
+	}
+	t.Fatal("no bookable slot in the next days")
+	return ""
+}
+
+func (in *instance) get(t *testing.T, path, token string) map[string]any {
+	t.Helper()
+	req, _ := http.NewRequest("GET", "http://"+in.httpAddr+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[string]any{}
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return out
 }
