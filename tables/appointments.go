@@ -26,7 +26,7 @@ const (
 	RefusedHoldExpired     = "hold_expired"
 	RefusedAlreadyPaid     = "already_paid"
 	RefusedInvalidState    = "invalid_state"
-	RefusedUserNotVerified = "user_not_verified"
+	RefusedNotCustomer     = "forbidden"
 )
 
 // CancelledBySystem marks a cancellation the system made (the payment window passed).
@@ -69,7 +69,7 @@ type Appointment struct {
 	// History is every event about the appointment, in the order the processor saw them.
 	History []json.RawMessage `json:"history,omitempty"`
 	// Journal holds the emits of the last input that changed the row.
-	Journal *Journal `json:"journal,omitempty"`
+	Journal Journal `json:"journal,omitempty"`
 }
 
 // RefundInfo is the refund a cancellation asked for.
@@ -154,15 +154,17 @@ type RefundRequest struct {
 	Reason string `json:"reason"`
 }
 
-// Book records a requested appointment and asks for its slot; a known id changes nothing. A
-// customer who is not (or no longer) a verified customer is rejected.
-func Book(cur *Appointment, b BookAppointment, customer User) ApptEffects {
+// Book records a requested appointment and asks for its slot; a known id changes nothing. The
+// view checked that the customer is verified; here only an account known to be something other
+// than a customer is rejected — this copy of the users table may lag the view's by a moment
+// (a customer verified just now), and a verification is never undone.
+func Book(cur *Appointment, b BookAppointment, customer *User) ApptEffects {
 	if cur != nil {
 		return ApptEffects{}
 	}
 	a := b.Appointment
-	if customer.UserID != a.CustomerID || !customer.Verified() || customer.Role != RoleCustomer {
-		a.Status, a.Rejection = ApptRejected, RefusedUserNotVerified
+	if customer != nil && customer.Role != RoleCustomer {
+		a.Status, a.Rejection = ApptRejected, RefusedNotCustomer
 		return ApptEffects{Row: &a}
 	}
 	a.Status = ApptRequested
@@ -192,10 +194,12 @@ func Refused(cur *Appointment) ApptEffects {
 	return ApptEffects{Row: &a}
 }
 
-// Expire ends an unpaid appointment whose window has passed: the slot is released and the
-// cancellation is the system's. A timer that fires early or late for a paid one changes nothing.
+// Expire ends an unpaid appointment: its window's timer fired. The slot is released and the
+// cancellation is the system's; for a paid (or cancelled) one it changes nothing. It does not
+// compare the clock with the window's end: the timer was set for that end, and the instance
+// whose ticker fired it may run a few milliseconds ahead of this one.
 func Expire(cur *Appointment, now time.Time) ApptEffects {
-	if cur == nil || cur.Status != ApptPendingPayment || now.Before(cur.HoldExpiresAt) {
+	if cur == nil || cur.Status != ApptPendingPayment {
 		return ApptEffects{}
 	}
 	a := *cur

@@ -76,45 +76,66 @@ func TestSeen(t *testing.T) {
 }
 
 // customer is the verified customer u-1.
-func customer() User {
-	return User{UserID: "u-1", Email: "jane@example.com", Role: RoleCustomer, Status: StatusVerified, CreatedAt: t0}
+func customer() *User {
+	return &User{UserID: "u-1", Email: "jane@example.com", Role: RoleCustomer, Status: StatusVerified, CreatedAt: t0}
 }
 
 func TestBook(t *testing.T) {
 	b := BookAppointment{Appointment: *appt(""), Capacity: 3}
-	eff := Book(nil, b, customer())
-	if eff.Row == nil || !eff.Reserve {
-		t.Fatalf("Book = %+v, want a row and a reserve", eff)
-	}
-	want := *appt(ApptRequested)
-	if !reflect.DeepEqual(*eff.Row, want) {
-		t.Errorf("row = %+v\nwant %+v", *eff.Row, want)
-	}
-	if eff.Release || eff.Refund != nil || eff.ExpireAt != nil || eff.RemindAt != nil || len(eff.Events) != 0 {
-		t.Errorf("Book has more effects than the reserve: %+v", eff)
+	unverified := customer()
+	unverified.Status = StatusPendingVerification
+	// The view checked the verification; the processor's copy of the users table may lag it (a
+	// customer verified just now, or not known yet), so those book too.
+	for name, u := range map[string]*User{"verified customer": customer(), "unverified customer": unverified,
+		"user not in the table yet": nil} {
+		t.Run(name, func(t *testing.T) {
+			var eff ApptEffects
+			unchanged(t, "Book", u, func() { eff = Book(nil, b, u) })
+			if eff.Row == nil || !eff.Reserve {
+				t.Fatalf("Book = %+v, want a row and a reserve", eff)
+			}
+			want := *appt(ApptRequested)
+			if !reflect.DeepEqual(*eff.Row, want) {
+				t.Errorf("row = %+v\nwant %+v", *eff.Row, want)
+			}
+			if eff.Release || eff.Refund != nil || eff.ExpireAt != nil || eff.RemindAt != nil || len(eff.Events) != 0 {
+				t.Errorf("Book has more effects than the reserve: %+v", eff)
+			}
+		})
 	}
 	// A known id (a redelivered book) changes nothing.
 	for _, st := range []string{ApptRequested, ApptPendingPayment, ApptRejected} {
 		cur := appt(st)
 		unchanged(t, "Book", cur, func() { noEffects(t, "Book of a "+st+" appointment", Book(cur, b, customer())) })
+		unchanged(t, "Book", cur, func() { noEffects(t, "Book of a "+st+" appointment, user unknown", Book(cur, b, nil)) })
 	}
 }
 
-// Only a verified customer books: anyone else's booking is rejected at once, with no reserve.
-func TestBookRefusesAnyoneButAVerifiedCustomer(t *testing.T) {
-	unverified := customer()
-	unverified.Status = StatusPendingVerification
+// Only customers book: an account known to be something else is rejected at once, with no
+// reserve.
+func TestBookRefusesAnyoneButACustomer(t *testing.T) {
 	inspector := customer()
 	inspector.Role = RoleInspector
-	other := customer()
-	other.UserID = "u-2"
-	for name, u := range map[string]User{"unknown user": {}, "unverified": unverified, "inspector": inspector, "another user": other} {
+	admin := customer()
+	admin.Role = RoleAdmin
+	unverifiedInspector := customer()
+	unverifiedInspector.Role, unverifiedInspector.Status = RoleInspector, StatusPendingVerification
+	for name, u := range map[string]*User{"inspector": inspector, "admin": admin, "unverified inspector": unverifiedInspector} {
 		t.Run(name, func(t *testing.T) {
-			eff := Book(nil, BookAppointment{Appointment: *appt(""), Capacity: 3}, u)
-			if eff.Row == nil || eff.Row.Status != ApptRejected || eff.Row.Rejection != RefusedUserNotVerified {
-				t.Fatalf("Book = %+v, want rejected user_not_verified", eff.Row)
+			var eff ApptEffects
+			unchanged(t, "Book", u, func() { eff = Book(nil, BookAppointment{Appointment: *appt(""), Capacity: 3}, u) })
+			if eff.Row == nil || eff.Row.Status != ApptRejected || eff.Row.Rejection != RefusedNotCustomer {
+				t.Fatalf("Book = %+v, want rejected %s", eff.Row, RefusedNotCustomer)
 			}
-			if eff.Reserve || len(eff.Events) != 0 || eff.Release || eff.ExpireAt != nil {
+			if RefusedNotCustomer != "forbidden" {
+				t.Errorf("RefusedNotCustomer = %q, want forbidden", RefusedNotCustomer)
+			}
+			want := *appt(ApptRejected)
+			want.Rejection = RefusedNotCustomer
+			if !reflect.DeepEqual(*eff.Row, want) {
+				t.Errorf("row = %+v\nwant %+v", *eff.Row, want)
+			}
+			if eff.Reserve || len(eff.Events) != 0 || eff.Release || eff.ExpireAt != nil || eff.Refund != nil || eff.RemindAt != nil {
 				t.Errorf("a rejected booking has effects: %+v", eff)
 			}
 		})
@@ -186,10 +207,15 @@ func TestExpire(t *testing.T) {
 		now    time.Time
 		expire bool
 	}{
-		{"before the hold's end", appt(ApptPendingPayment), end.Add(-time.Nanosecond), false},
+		// The timer was set for the hold's end; the instance that fired it may run ahead of
+		// this one's clock, so an early firing expires the appointment too.
+		{"before the hold's end", appt(ApptPendingPayment), end.Add(-time.Nanosecond), true},
+		{"a minute before the hold's end", appt(ApptPendingPayment), end.Add(-time.Minute), true},
 		{"at the hold's end", appt(ApptPendingPayment), end, true},
 		{"after the hold's end", appt(ApptPendingPayment), end.Add(time.Hour), true},
 		{"paid", paid(), end.Add(time.Hour), false},
+		{"paid, timer early", paid(), end.Add(-time.Minute), false},
+		{"cancelled, timer early", appt(ApptCancelled), end.Add(-time.Minute), false},
 		{"cancelled", appt(ApptCancelled), end.Add(time.Hour), false},
 		{"already expired", appt(ApptExpired), end.Add(time.Hour), false},
 		{"requested", appt(ApptRequested), end.Add(time.Hour), false},

@@ -25,6 +25,8 @@ type NotificationRequest struct {
 	// SourceKey is the source record's key (the appointment, for appointment and payment events).
 	SourceKey string          `json:"sourceKey,omitempty"`
 	Source    json.RawMessage `json:"source"`
+	// Attempt is the attempt an intent is for (a retry's is 2 and up; zero means the first).
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // Notification is a row of the notifications table, keyed by notificationId.
@@ -40,7 +42,7 @@ type Notification struct {
 	SentAt            *time.Time `json:"sentAt,omitempty"`
 	FailedAt          *time.Time `json:"failedAt,omitempty"`
 	// Journal holds the emits of the last input that changed the row.
-	Journal *Journal `json:"journal,omitempty"`
+	Journal Journal `json:"journal,omitempty"`
 }
 
 // NotificationCommand is a command of the notifications processor; exactly one field is set.
@@ -75,6 +77,9 @@ type NotificationChange struct {
 	Intent, Sent, Failed bool
 	// GaveUp: the notification failed for good; the admin is told.
 	GaveUp bool
+	// Retry: the next attempt is due at RetryAt.
+	Retry   bool
+	RetryAt time.Time
 }
 
 // Request records a new notification; one already known (same id) changes nothing, which is
@@ -99,8 +104,9 @@ func Delivered(cur *Notification, s SendSucceeded) NotificationChange {
 
 // FailedAttempt records a failed attempt. Reports are numbered, so one reported twice counts
 // once. After maxAttempts attempts, or a failure no retry can fix, the notification has failed
-// for good.
-func FailedAttempt(cur *Notification, f SendFailed, maxAttempts int) NotificationChange {
+// for good; before that the next attempt comes after backoff, doubled after each failure
+// (1 s, 2 s, 4 s with a 1 s backoff).
+func FailedAttempt(cur *Notification, f SendFailed, maxAttempts int, backoff time.Duration) NotificationChange {
 	if cur == nil || cur.Status != NotificationPending || f.Attempt <= cur.Attempts {
 		return NotificationChange{}
 	}
@@ -111,7 +117,9 @@ func FailedAttempt(cur *Notification, f SendFailed, maxAttempts int) Notificatio
 		at := f.At
 		n.Status, n.FailedAt = NotificationFailed, &at
 		ch.GaveUp = true
+		return ch
 	}
+	ch.Retry, ch.RetryAt = true, f.At.Add(backoff<<(f.Attempt-1))
 	return ch
 }
 

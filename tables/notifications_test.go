@@ -4,11 +4,15 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 )
 
-const maxAttempts = 4 // the notifications processor's MaxAttempts
+const (
+	maxAttempts = 4           // the notifications processor's MaxAttempts
+	backoff     = time.Second // its default RetryBackoff
+)
 
 func request() NotificationRequest {
 	return NotificationRequest{NotificationID: "n-1", Template: "user-welcome", Channel: "email",
@@ -119,7 +123,7 @@ func TestFailedAttempt(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cur := pendingRow()
 			for i, s := range tc.steps {
-				ch := FailedAttempt(cur, s.report, maxAttempts)
+				ch := FailedAttempt(cur, s.report, maxAttempts, backoff)
 				if !s.wantChange {
 					if !reflect.DeepEqual(ch, NotificationChange{}) {
 						t.Fatalf("step %d (attempt %d): change = %+v, want none", i, s.report.Attempt, ch)
@@ -140,6 +144,16 @@ func TestFailedAttempt(t *testing.T) {
 					if ch.Row.FailedAt != nil && !ch.Row.FailedAt.Equal(s.report.At) {
 						t.Errorf("step %d: FailedAt = %v, want %v", i, ch.Row.FailedAt, s.report.At)
 					}
+					// Until it gives up, the next attempt is due after the backoff, doubled after
+					// each failure.
+					if s.wantGaveUp {
+						if ch.Retry || !ch.RetryAt.IsZero() {
+							t.Errorf("step %d: Retry, RetryAt = %v, %v after giving up", i, ch.Retry, ch.RetryAt)
+						}
+					} else if wantAt := s.report.At.Add(backoff << (s.report.Attempt - 1)); !ch.Retry || !ch.RetryAt.Equal(wantAt) {
+						t.Errorf("step %d (attempt %d): Retry, RetryAt = %v, %v; want true, %v",
+							i, s.report.Attempt, ch.Retry, ch.RetryAt, wantAt)
+					}
 					cur = ch.Row
 				}
 				if cur.Status != s.wantStatus || cur.Attempts != s.wantTries {
@@ -150,19 +164,58 @@ func TestFailedAttempt(t *testing.T) {
 		})
 	}
 
-	if ch := FailedAttempt(nil, fail(1, false), maxAttempts); !reflect.DeepEqual(ch, NotificationChange{}) {
+	if ch := FailedAttempt(nil, fail(1, false), maxAttempts, backoff); !reflect.DeepEqual(ch, NotificationChange{}) {
 		t.Errorf("failure of an unknown notification = %+v, want no change", ch)
 	}
 	sent := pendingRow()
 	sent.Status = NotificationSent
-	if ch := FailedAttempt(sent, fail(1, false), maxAttempts); !reflect.DeepEqual(ch, NotificationChange{}) {
+	if ch := FailedAttempt(sent, fail(1, false), maxAttempts, backoff); !reflect.DeepEqual(ch, NotificationChange{}) {
 		t.Errorf("failure of a sent notification = %+v, want no change", ch)
 	}
 	cur := pendingRow()
 	before := *cur
-	FailedAttempt(cur, fail(1, false), maxAttempts)
+	FailedAttempt(cur, fail(1, false), maxAttempts, backoff)
 	if !reflect.DeepEqual(*cur, before) {
 		t.Errorf("current row modified: %+v", *cur)
+	}
+}
+
+// The retry of a failed attempt is due after the backoff from the failure, doubled after each:
+// 1 s, 2 s, 4 s with a 1 s backoff; the 4th failure gives up and schedules nothing.
+func TestFailedAttemptRetryAt(t *testing.T) {
+	for _, tc := range []struct {
+		backoff time.Duration
+		waits   []time.Duration
+	}{
+		{time.Second, []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}},
+		{250 * time.Millisecond, []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second}},
+	} {
+		cur := pendingRow()
+		at := t1
+		for i, wait := range tc.waits {
+			attempt := i + 1
+			ch := FailedAttempt(cur, SendFailed{NotificationID: "n-1", Attempt: attempt, Error: "boom", At: at}, maxAttempts, tc.backoff)
+			if ch.Row == nil || !ch.Retry || !ch.RetryAt.Equal(at.Add(wait)) || ch.GaveUp {
+				t.Fatalf("backoff %v, attempt %d failed at %v: change = %+v, want a retry at %v",
+					tc.backoff, attempt, at, ch, at.Add(wait))
+			}
+			cur = ch.Row
+			at = ch.RetryAt.Add(time.Duration(attempt) * time.Millisecond) // the retry fails a little later
+		}
+		ch := FailedAttempt(cur, SendFailed{NotificationID: "n-1", Attempt: maxAttempts, Error: "boom", At: at}, maxAttempts, tc.backoff)
+		if !ch.GaveUp || ch.Retry || !ch.RetryAt.IsZero() {
+			t.Errorf("backoff %v, last attempt: change = %+v, want given up without a retry", tc.backoff, ch)
+		}
+	}
+	// A permanent failure is not retried.
+	ch := FailedAttempt(pendingRow(), SendFailed{NotificationID: "n-1", Attempt: 1, Error: "550", Permanent: true, At: t1}, maxAttempts, backoff)
+	if !ch.GaveUp || ch.Retry || !ch.RetryAt.IsZero() {
+		t.Errorf("permanent failure: change = %+v, want given up without a retry", ch)
+	}
+	// A duplicate report schedules nothing again.
+	first := FailedAttempt(pendingRow(), SendFailed{NotificationID: "n-1", Attempt: 1, Error: "boom", At: t1}, maxAttempts, backoff)
+	if ch := FailedAttempt(first.Row, SendFailed{NotificationID: "n-1", Attempt: 1, Error: "boom", At: t1}, maxAttempts, backoff); ch.Retry {
+		t.Errorf("duplicate report: change = %+v, want no retry", ch)
 	}
 }
 

@@ -27,10 +27,10 @@ type Payments struct {
 	Attempts      map[string]*Payment `json:"attempts"`
 	// Completed is the paymentId of the completed payment, if any.
 	Completed string `json:"completed,omitempty"`
-	// Appointment is what the processor knows of the appointment from appointments-topic.
+	// ApptStatus is what the processor knows of the appointment's status from appointments-topic.
 	ApptStatus string `json:"apptStatus,omitempty"`
 	// Journal holds the emits of the last input that changed the row.
-	Journal *Journal `json:"journal,omitempty"`
+	Journal Journal `json:"journal,omitempty"`
 }
 
 // Payment is one attempt.
@@ -51,6 +51,9 @@ type Payment struct {
 	TransactionID  string       `json:"transactionId,omitempty"`
 	FailureReason  string       `json:"failureReason,omitempty"`
 	InvoiceNumber  string       `json:"invoiceNumber,omitempty"`
+	// InvoiceSeries is the series the number was asked of (the year of the capture), so a
+	// request asked again after New Year goes to the same series.
+	InvoiceSeries string `json:"invoiceSeries,omitempty"`
 	CreatedAt      time.Time    `json:"createdAt"`
 	CompletedAt    *time.Time   `json:"completedAt,omitempty"`
 	Refund         *Refund      `json:"refund,omitempty"`
@@ -162,14 +165,14 @@ type PayEffects struct {
 	Row     *Payments
 	Events  []codecs.Data
 	Intents []PaymentIntent
-	// Number asks the numbering processor for the invoice number of this payment.
-	Number string
+	// Number asks the numbering processor for the invoice number of this payment, in Series.
+	Number, Series string
 }
 
 func (ps *Payments) clone(appointmentID string) Payments {
 	c := Payments{AppointmentID: appointmentID, Attempts: map[string]*Payment{}}
 	if ps != nil {
-		c.Completed, c.ApptStatus = ps.Completed, ps.ApptStatus
+		c.Completed, c.ApptStatus, c.Journal = ps.Completed, ps.ApptStatus, ps.Journal
 		for k, p := range ps.Attempts {
 			cp := *p
 			if p.Refund != nil {
@@ -253,15 +256,25 @@ func CaptureApproved(cur *Payments, c CaptureRequest) PayEffects {
 	return PayEffects{Intents: []PaymentIntent{p.captureIntent()}}
 }
 
-// WasCaptured records a capture and asks for the invoice number; the payment completes with it.
-func WasCaptured(cur *Payments, c Captured) PayEffects {
-	if cur == nil || cur.ByID(c.PaymentID) == nil || cur.ByID(c.PaymentID).Status != PayPending {
+// WasCaptured records a capture and asks for the invoice number of the capture's year; the
+// payment completes with it.
+func WasCaptured(cur *Payments, c Captured, now time.Time) PayEffects {
+	if cur == nil || cur.ByID(c.PaymentID) == nil {
+		return PayEffects{}
+	}
+	switch p := cur.ByID(c.PaymentID); p.Status {
+	case PayCaptured:
+		// Still waiting for its number: ask again (numbering answers a request id it knows with
+		// the same number), so a request lost in a crash cannot leave the payment stuck.
+		return PayEffects{Number: c.PaymentID, Series: p.InvoiceSeries}
+	case PayPending:
+	default:
 		return PayEffects{}
 	}
 	ps := cur.clone(cur.AppointmentID)
 	p := ps.ByID(c.PaymentID)
-	p.Status, p.TransactionID = PayCaptured, c.TransactionID
-	return PayEffects{Row: &ps, Number: p.PaymentID}
+	p.Status, p.TransactionID, p.InvoiceSeries = PayCaptured, c.TransactionID, InvoiceSeries(now)
+	return PayEffects{Row: &ps, Number: p.PaymentID, Series: p.InvoiceSeries}
 }
 
 // InvoiceURL is where an appointment's invoice is served.
@@ -358,11 +371,22 @@ func AppointmentEvent(cur *Payments, appointmentID string, ev codecs.Data) *Paym
 type Series struct {
 	Series string `json:"series"`
 	Last   int    `json:"last"`
-	// Assigned remembers each request's number, so a redelivered request gets the same one.
-	Assigned map[string]int `json:"assigned"`
-	// Journal holds the emits of the last input that changed the row.
-	Journal *Journal `json:"journal,omitempty"`
+	// Recent remembers the latest assignments, so a request that comes again gets its number
+	// again. Requests come again only while their sender's offset is uncommitted — moments —
+	// so the row stays small however many numbers a year has.
+	Recent []Assignment `json:"recent"`
+	// Journal holds the emits of the latest inputs that changed the row.
+	Journal Journal `json:"journal,omitempty"`
 }
+
+// Assignment is a number given to a request.
+type Assignment struct {
+	RequestID string `json:"requestId"`
+	Number    int    `json:"number"`
+}
+
+// recentAssignments is how many assignments a series remembers.
+const recentAssignments = 1024
 
 // NumberRequest asks for the next number of a series on behalf of a payment (or certificate).
 type NumberRequest struct {
@@ -371,20 +395,23 @@ type NumberRequest struct {
 	ReplyKey  string `json:"replyKey"`
 }
 
-// NextNumber assigns the next number; a request seen before gets its number again.
+// NextNumber assigns the next number; a request seen recently gets its number again.
 func NextNumber(cur *Series, r NumberRequest) (row *Series, number string) {
-	s := Series{Series: r.Series, Assigned: map[string]int{}}
+	s := Series{Series: r.Series}
 	if cur != nil {
-		if n, ok := cur.Assigned[r.RequestID]; ok {
-			return nil, FormatNumber(r.Series, n)
+		for _, a := range cur.Recent {
+			if a.RequestID == r.RequestID {
+				return nil, FormatNumber(r.Series, a.Number)
+			}
 		}
-		s.Last = cur.Last
-		for k, v := range cur.Assigned {
-			s.Assigned[k] = v
+		s.Last, s.Journal = cur.Last, cur.Journal
+		s.Recent = cur.Recent
+		if len(s.Recent) >= recentAssignments {
+			s.Recent = s.Recent[len(s.Recent)-recentAssignments+1:]
 		}
 	}
 	s.Last++
-	s.Assigned[r.RequestID] = s.Last
+	s.Recent = append(append([]Assignment(nil), s.Recent...), Assignment{RequestID: r.RequestID, Number: s.Last})
 	return &s, FormatNumber(r.Series, s.Last)
 }
 

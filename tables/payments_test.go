@@ -2,6 +2,7 @@ package tables
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -151,20 +152,32 @@ func TestOrderWasCreated(t *testing.T) {
 }
 
 func TestCapturedThenNumbered(t *testing.T) {
+	at := time.Date(2025, 12, 31, 23, 59, 0, 0, time.UTC)
 	cur := payments(PayPending)
 	var eff PayEffects
-	unchanged(t, "WasCaptured", cur, func() { eff = WasCaptured(cur, Captured{PaymentID: "p-k1", TransactionID: "tx-1"}) })
+	unchanged(t, "WasCaptured", cur, func() { eff = WasCaptured(cur, Captured{PaymentID: "p-k1", TransactionID: "tx-1"}, at) })
 	if p := eff.Row.ByID("p-k1"); p.Status != PayCaptured || p.TransactionID != "tx-1" {
 		t.Errorf("attempt = %+v", p)
 	}
-	if eff.Number != "p-k1" || len(eff.Events) != 0 || len(eff.Intents) != 0 {
+	if eff.Number != "p-k1" || eff.Series != "INV-2025" || len(eff.Events) != 0 || len(eff.Intents) != 0 {
 		t.Errorf("WasCaptured = %+v, want a number request only", eff)
 	}
-	noEffects(t, "WasCaptured twice", WasCaptured(eff.Row, Captured{PaymentID: "p-k1", TransactionID: "tx-1"}))
-	noEffects(t, "WasCaptured of an initiating payment", WasCaptured(payments(PayInitiating), Captured{PaymentID: "p-k1"}))
-	noEffects(t, "WasCaptured of no row", WasCaptured(nil, Captured{PaymentID: "p-k1"}))
-
+	// Reported again while it waits for its number — even after New Year — the capture asks the
+	// same series for the number again (with the same request id) and changes nothing else.
 	captured := eff.Row
+	unchanged(t, "WasCaptured twice", captured, func() {
+		again := WasCaptured(captured, Captured{PaymentID: "p-k1", TransactionID: "tx-1"}, at.Add(time.Hour))
+		if !reflect.DeepEqual(again, PayEffects{Number: "p-k1", Series: "INV-2025"}) {
+			t.Errorf("WasCaptured twice = %+v, want the number request only", again)
+		}
+	})
+	for _, st := range []string{PayCompleted, PayFailed, PayRefused} {
+		noEffects(t, "WasCaptured of a "+st+" payment", WasCaptured(payments(st), Captured{PaymentID: "p-k1", TransactionID: "tx-1"}, at))
+	}
+	noEffects(t, "WasCaptured of an unknown payment", WasCaptured(payments(PayCaptured), Captured{PaymentID: "p-x"}, at))
+	noEffects(t, "WasCaptured of an initiating payment", WasCaptured(payments(PayInitiating), Captured{PaymentID: "p-k1"}, at))
+	noEffects(t, "WasCaptured of no row", WasCaptured(nil, Captured{PaymentID: "p-k1"}, at))
+
 	n := Numbered{PaymentID: "p-k1", Number: "INV-2025-000007"}
 	unchanged(t, "WasNumbered", captured, func() { eff = WasNumbered(captured, n, "http://x", t1) })
 	p := eff.Row.ByID("p-k1")
@@ -303,11 +316,80 @@ func TestNextNumber(t *testing.T) {
 	if after, _ := json.Marshal(s); string(after) != string(before) {
 		t.Errorf("row modified: %s", after)
 	}
-	if row, n := NextNumber(s, NumberRequest{Series: "INV-2026", RequestID: "p-4"}); n != "INV-2026-000004" || row.Assigned["p-1"] != 1 {
-		t.Errorf("next = %q, %+v", n, row)
+	row, n = NextNumber(s, NumberRequest{Series: "INV-2026", RequestID: "p-4"})
+	want := []Assignment{{"p-1", 1}, {"p-2", 2}, {"p-3", 3}, {"p-4", 4}}
+	if n != "INV-2026-000004" || row == nil || row.Last != 4 || !reflect.DeepEqual(row.Recent, want) {
+		t.Errorf("next = %q, %+v; want INV-2026-000004 with recent %+v", n, row, want)
 	}
-	if s.Last != 3 {
+	if s.Last != 3 || len(s.Recent) != 3 {
 		t.Errorf("current row advanced: %+v", s)
+	}
+}
+
+// A series remembers its latest 1024 assignments: a request among them gets its number again,
+// and the row stays that small however many numbers are given.
+func TestNextNumberRemembersRecent(t *testing.T) {
+	const recent = 1024
+	j := Journal{{Input: "numbering-commands/0/1"}}
+	s := &Series{Series: "INV-2026", Journal: j}
+	total := recent + 300
+	for i := 1; i <= total; i++ {
+		cur := s
+		var row *Series
+		var n string
+		unchanged(t, "NextNumber", cur, func() {
+			row, n = NextNumber(cur, NumberRequest{Series: "INV-2026", RequestID: fmt.Sprintf("p-%d", i)})
+		})
+		if row == nil || row.Last != i || n != FormatNumber("INV-2026", i) {
+			t.Fatalf("request %d: %q, %+v", i, n, row)
+		}
+		if want := min(i, recent); len(row.Recent) != want {
+			t.Fatalf("request %d: %d recent assignments, want %d", i, len(row.Recent), want)
+		}
+		if last := row.Recent[len(row.Recent)-1]; last != (Assignment{fmt.Sprintf("p-%d", i), i}) {
+			t.Fatalf("request %d: latest assignment %+v", i, last)
+		}
+		if !reflect.DeepEqual(row.Journal, j) {
+			t.Fatalf("request %d: journal %+v, want the row's %+v kept", i, row.Journal, j)
+		}
+		s = row
+	}
+	// The oldest remembered are the latest 1024, in order.
+	for k, a := range s.Recent {
+		if want := total - recent + 1 + k; a.Number != want || a.RequestID != fmt.Sprintf("p-%d", want) {
+			t.Fatalf("Recent[%d] = %+v, want p-%d", k, a, want)
+		}
+	}
+	// A request among the recent ones, however old, gets its number again without advancing.
+	for _, i := range []int{total - recent + 1, total - 1, total} {
+		before, _ := json.Marshal(s)
+		row, n := NextNumber(s, NumberRequest{Series: "INV-2026", RequestID: fmt.Sprintf("p-%d", i)})
+		if row != nil || n != FormatNumber("INV-2026", i) {
+			t.Errorf("request p-%d again = %q, %+v; want its number and no change", i, n, row)
+		}
+		if after, _ := json.Marshal(s); string(after) != string(before) {
+			t.Errorf("row modified by p-%d again", i)
+		}
+	}
+	// One that left the window is a new request.
+	if row, n := NextNumber(s, NumberRequest{Series: "INV-2026", RequestID: "p-1"}); row == nil || n != FormatNumber("INV-2026", total+1) ||
+		len(row.Recent) != recent {
+		t.Errorf("p-1 long after = %q, %+v", n, row)
+	}
+}
+
+// NextNumber never writes into the array of the current row's Recent, even with room to spare.
+func TestNextNumberLeavesCurrentArray(t *testing.T) {
+	backing := make([]Assignment, 2, 8)
+	backing[0], backing[1] = Assignment{"p-1", 1}, Assignment{"p-2", 2}
+	cur := &Series{Series: "INV-2026", Last: 2, Recent: backing}
+	a, _ := NextNumber(cur, NumberRequest{Series: "INV-2026", RequestID: "p-3"})
+	b, _ := NextNumber(cur, NumberRequest{Series: "INV-2026", RequestID: "p-x"})
+	if spare := backing[:3][2]; spare != (Assignment{}) {
+		t.Errorf("NextNumber wrote %+v into the current row's array", spare)
+	}
+	if a.Recent[2] != (Assignment{"p-3", 3}) || b.Recent[2] != (Assignment{"p-x", 3}) {
+		t.Errorf("rows share their array: %+v, %+v", a.Recent, b.Recent)
 	}
 }
 

@@ -14,7 +14,7 @@ type CenterDay struct {
 	// ("" when none could be assigned).
 	Holds map[string]map[string]string `json:"holds"`
 	// Journal holds the emits of the last input that changed the row.
-	Journal *Journal `json:"journal,omitempty"`
+	Journal Journal `json:"journal,omitempty"`
 }
 
 // Held is how many places of a slot are taken.
@@ -116,7 +116,7 @@ func (d CenterDay) pickInspector(time string, inspectors []string) string {
 }
 
 func (d CenterDay) clone() CenterDay {
-	c := CenterDay{CenterID: d.CenterID, Date: d.Date, Holds: make(map[string]map[string]string, len(d.Holds))}
+	c := CenterDay{CenterID: d.CenterID, Date: d.Date, Holds: make(map[string]map[string]string, len(d.Holds)), Journal: d.Journal}
 	for t, holds := range d.Holds {
 		m := make(map[string]string, len(holds))
 		for k, v := range holds {
@@ -139,13 +139,14 @@ type CenterStaff struct {
 	CenterID   string   `json:"centerId"`
 	Inspectors []string `json:"inspectors"`
 	// Journal holds the input of the last change (see Journal).
-	Journal *Journal `json:"journal,omitempty"`
+	Journal Journal `json:"journal,omitempty"`
 }
 
 // AddInspector adds an inspector to a center's staff; adding one twice changes nothing.
 func AddInspector(cur *CenterStaff, centerID, userID string) *CenterStaff {
 	s := CenterStaff{CenterID: centerID}
 	if cur != nil {
+		s.Journal = cur.Journal
 		for _, i := range cur.Inspectors {
 			if i == userID {
 				return nil

@@ -2,7 +2,6 @@ package tables
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 )
 
@@ -17,7 +16,7 @@ type Timer struct {
 	// Fired marks a timer whose command was sent; the row goes once that is safely done.
 	Fired bool `json:"fired,omitempty"`
 	// Journal holds the emits of the last input that changed the row.
-	Journal *Journal `json:"journal,omitempty"`
+	Journal Journal `json:"journal,omitempty"`
 }
 
 // TimerCommand is a command of the timers processor; exactly one field is set.
@@ -35,13 +34,3 @@ func TimerKey(due time.Time, id string) string { return due.UTC().Format(timerKe
 
 // TimerKeyBound is the first key of timers due after t: the keys before it are due.
 func TimerKeyBound(t time.Time) string { return t.UTC().Format(timerKeyTime) + "|\xff" }
-
-// TimerDue reads the due time back from a key.
-func TimerDue(key string) (time.Time, bool) {
-	ts, _, ok := strings.Cut(key, "|")
-	if !ok {
-		return time.Time{}, false
-	}
-	t, err := time.Parse(timerKeyTime, ts)
-	return t, err == nil
-}

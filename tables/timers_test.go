@@ -56,25 +56,3 @@ func TestTimerKeyBound(t *testing.T) {
 		}
 	}
 }
-
-func TestTimerDue(t *testing.T) {
-	paris, _ := time.LoadLocation("Europe/Paris")
-	for _, due := range []time.Time{t0, t0.Add(123456789 * time.Nanosecond), t0.In(paris)} {
-		got, ok := TimerDue(TimerKey(due, "a-1/expire"))
-		if !ok || !got.Equal(due) {
-			t.Errorf("TimerDue(TimerKey(%v)) = %v, %v", due, got, ok)
-		}
-		if got.Location() != time.UTC {
-			t.Errorf("TimerDue gives %v, want UTC", got.Location())
-		}
-	}
-	// An id with the separator in it.
-	if got, ok := TimerDue(TimerKey(t0, "a|b")); !ok || !got.Equal(t0) {
-		t.Errorf("TimerDue of an id with '|' = %v, %v", got, ok)
-	}
-	for _, bad := range []string{"", "no separator", "yesterday|a-1", "2025-01-15|a-1"} {
-		if _, ok := TimerDue(bad); ok {
-			t.Errorf("TimerDue(%q) ok", bad)
-		}
-	}
-}

@@ -35,7 +35,7 @@ type User struct {
 	CreatedAt    time.Time  `json:"createdAt"`
 	VerifiedAt   *time.Time `json:"verifiedAt,omitempty"`
 	// Journal holds the emits of the last input that changed the row.
-	Journal *Journal `json:"journal,omitempty"`
+	Journal Journal `json:"journal,omitempty"`
 }
 
 // Verified tells whether the user may act as a verified account.
@@ -109,7 +109,7 @@ type EmailClaim struct {
 	UserID    string    `json:"userId"`
 	ClaimedAt time.Time `json:"claimedAt"`
 	// Journal holds the emits of the last input that changed the row.
-	Journal *Journal `json:"journal,omitempty"`
+	Journal Journal `json:"journal,omitempty"`
 }
 
 // ClaimEmail asks the emails processor for an address on behalf of a registration.

@@ -136,7 +136,7 @@ func TestClaim(t *testing.T) {
 		t.Fatalf("first claim: row=%v granted=%v, want a row and granted", row, granted)
 	}
 	want := EmailClaim{Email: "jane@example.com", UserID: "u-1", ClaimedAt: t0}
-	if *row != want {
+	if !reflect.DeepEqual(*row, want) {
 		t.Errorf("first claim row = %+v, want %+v", *row, want)
 	}
 	owned := *row
@@ -160,7 +160,7 @@ func TestClaim(t *testing.T) {
 			if row != nil {
 				t.Errorf("row = %+v, want nil (the row does not change)", *row)
 			}
-			if cur != owned {
+			if !reflect.DeepEqual(cur, owned) {
 				t.Errorf("current row modified: %+v", cur)
 			}
 		})

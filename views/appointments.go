@@ -216,8 +216,8 @@ func (s *Server) book(w http.ResponseWriter, r *http.Request) error {
 		return orAccepted(w, err, "/v1/appointments/"+id)
 	}
 	if got.Status == tables.ApptRejected {
-		if got.Rejection == tables.RefusedUserNotVerified {
-			return errUserNotVerified
+		if got.Rejection == tables.RefusedNotCustomer {
+			return errForbidden
 		}
 		return errSlotUnavailable
 	}
@@ -255,16 +255,24 @@ func (s *Server) visible(r *http.Request, roles ...string) (tables.Appointment, 
 	if !found || a.Status == tables.ApptRejected {
 		return a, errNotFound
 	}
-	p := principal(r)
+	if !readableBy(principal(r), a, roles...) {
+		return a, errNotFound
+	}
+	return a, nil
+}
+
+// readableBy tells whether the caller may see the appointment acting in one of roles: an admin,
+// its customer, its inspector.
+func readableBy(p Principal, a tables.Appointment, roles ...string) bool {
 	for _, role := range roles {
 		switch {
 		case role == tables.RoleAdmin && p.Role == tables.RoleAdmin,
 			role == tables.RoleCustomer && p.Role == tables.RoleCustomer && a.CustomerID == p.UserID,
 			role == tables.RoleInspector && p.Role == tables.RoleInspector && a.InspectorID != nil && *a.InspectorID == p.UserID:
-			return a, nil
+			return true
 		}
 	}
-	return a, errNotFound
+	return false
 }
 
 var anyParty = []string{tables.RoleCustomer, tables.RoleInspector, tables.RoleAdmin}
@@ -274,8 +282,8 @@ func (s *Server) getAppointment(w http.ResponseWriter, r *http.Request) error {
 	if a, found, err := s.Appointments.Get(mux.Vars(r)["id"]); err != nil {
 		return err
 	} else if found && a.Status == tables.ApptRejected && a.CustomerID == principal(r).UserID {
-		if a.Rejection == tables.RefusedUserNotVerified {
-			return errUserNotVerified
+		if a.Rejection == tables.RefusedNotCustomer {
+			return errForbidden
 		}
 		return errSlotUnavailable
 	}
@@ -310,9 +318,7 @@ func (s *Server) listAppointments(w http.ResponseWriter, r *http.Request) error 
 		if !ok || a.Status == tables.ApptRejected || a.Status == tables.ApptRequested {
 			continue
 		}
-		mine := p.Role == tables.RoleAdmin || (p.Role == tables.RoleCustomer && a.CustomerID == p.UserID) ||
-			(p.Role == tables.RoleInspector && a.InspectorID != nil && *a.InspectorID == p.UserID)
-		if !mine || (date != "" && a.Date != date) || (status != "" && a.Status != status) {
+		if !readableBy(p, a, anyParty...) || (date != "" && a.Date != date) || (status != "" && a.Status != status) {
 			continue
 		}
 		out = append(out, apptView(a))
@@ -413,6 +419,9 @@ func (s *Server) checkIn(w http.ResponseWriter, r *http.Request) error {
 	got, status, err := s.awaitAppointment(r.Context(), a.AppointmentID, func(a tables.Appointment) bool { return a.Status != tables.ApptConfirmed })
 	if err != nil || status == http.StatusAccepted {
 		return orAccepted(w, err, "/v1/appointments/"+a.AppointmentID)
+	}
+	if got.Status != tables.ApptInProgress {
+		return errorf(http.StatusUnprocessableEntity, tables.RefusedInvalidState, "the appointment became "+got.Status+" first")
 	}
 	writeJSON(w, http.StatusOK, apptView(got))
 	return nil

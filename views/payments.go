@@ -181,11 +181,7 @@ func (s *Server) invoice(w http.ResponseWriter, r *http.Request) error {
 	if ps.Completed == "" {
 		return errNotFound
 	}
-	centerName := ""
-	if c, ok := s.Centers.Get(a.CenterID); ok {
-		centerName = c.Name
-	}
-	pdf, err := documents.InvoicePDF(documents.InvoiceFor(a, *ps.ByID(ps.Completed), centerName))
+	pdf, err := documents.InvoicePDF(documents.InvoiceFor(a, *ps.ByID(ps.Completed), s.Centers.NameOf(a.CenterID)))
 	if err != nil {
 		return err
 	}

@@ -190,7 +190,12 @@ func (s *Server) registration(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if found && claim.UserID != userID {
+	if !found {
+		// Only the address's own claim tells this registration's fate; without it, nothing
+		// about the user is shown (this endpoint needs no token).
+		return accepted(w, registrationLocation(userID, email))
+	}
+	if claim.UserID != userID {
 		return errEmailTaken
 	}
 	u, ok, err := s.Users.Get(userID)

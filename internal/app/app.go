@@ -252,15 +252,16 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 
 	policy := deadletter.Policy{Now: cfg.Now}
 	graphs := map[string]*goka.GroupGraph{
-		ProcUsers:         users.Graph(users.Options{Now: cfg.Now, Policy: policy}),
-		ProcEmails:        emails.Graph(emails.Options{Now: cfg.Now, Policy: policy}),
-		ProcNotifications: notifications.Graph(notifications.Options{Now: cfg.Now, Policy: policy, AdminEmail: cfg.AdminEmail}),
-		ProcAppointments:  appointments.Graph(appointments.Options{Now: cfg.Now, Policy: policy}),
-		ProcPayments:      payments.Graph(payments.Options{Now: cfg.Now, Policy: policy, PublicURL: cfg.PublicURL}),
-		ProcSlots:         slots.Graph(policy),
-		ProcCenters:       centersproc.Graph(policy),
-		ProcNumbering:     numbering.Graph(policy),
-		ProcTimers:        timers.Graph(policy),
+		ProcUsers:  users.Graph(users.Options{Now: cfg.Now, Policy: policy}),
+		ProcEmails: emails.Graph(emails.Options{Now: cfg.Now, Policy: policy}),
+		ProcNotifications: notifications.Graph(notifications.Options{Now: cfg.Now, Policy: policy, AdminEmail: cfg.AdminEmail,
+			RetryBackoff: cfg.SendBackoff}),
+		ProcAppointments: appointments.Graph(appointments.Options{Now: cfg.Now, Policy: policy}),
+		ProcPayments:     payments.Graph(payments.Options{Now: cfg.Now, Policy: policy, PublicURL: cfg.PublicURL}),
+		ProcSlots:        slots.Graph(policy),
+		ProcCenters:      centersproc.Graph(policy),
+		ProcNumbering:    numbering.Graph(policy),
+		ProcTimers:       timers.Graph(policy),
 	}
 	for _, name := range cfg.Processors {
 		gg, isGoka := graphs[name]
@@ -301,7 +302,7 @@ func Start(ctx context.Context, cfg Config) (*App, error) {
 		case ProcSender:
 			s := &notifications.Sender{Env: templates.Env{BaseURL: cfg.PublicURL, From: "SmartAutoCheck <no-reply@smartautocheck.local>",
 				Signer: signer, Records: records},
-				Provider: provider, Status: notifView.Get, Produce: produce, Backoff: cfg.SendBackoff, Now: cfg.Now}
+				Provider: provider, Status: notifView.Get, Produce: produce, Now: cfg.Now}
 			cc = consumer.Config{Group: notifications.SenderGroup, Topics: []string{topics.NotificationIntents}, Handler: s.Handle}
 		case ProcGateway:
 			wk := &payments.Worker{Gateway: cfg.Gateway, Produce: produce, Backoff: 500 * time.Millisecond}

@@ -164,6 +164,15 @@ func (c *Catalog) Get(id string) (Center, bool) {
 	return c.list[i], true
 }
 
+// NameOf is a center's name for documents and messages; an unknown id (a center removed from
+// the configuration since) is shown as itself.
+func (c *Catalog) NameOf(id string) string {
+	if cc, ok := c.Get(id); ok {
+		return cc.Name
+	}
+	return id
+}
+
 // List returns the centers in configuration order (the order of GET /v1/centers). The slice is
 // a copy; the centers share their read-only OpeningHours maps with the catalog.
 func (c *Catalog) List() []Center {

@@ -26,10 +26,11 @@ func (o *Out) Emit(topic goka.Stream, key string, v any) error {
 	return nil
 }
 
-// Journal is the journal of this input, to store in the row the callback writes — also when
-// it emits nothing, since the row's own write to the table topic can be what a crash lost.
-func (o *Out) Journal(ctx goka.Context) *tables.Journal {
-	return &tables.Journal{Input: input(ctx), Emits: o.emits}
+// Journal is the row's journal prev with this input added, to store in the row the callback
+// writes — also when it emits nothing, since the row's own write to the table topic can be what
+// a crash lost.
+func (o *Out) Journal(ctx goka.Context, prev tables.Journal) tables.Journal {
+	return prev.With(tables.Entry{Input: input(ctx), Emits: o.emits})
 }
 
 // Send emits the collected records.
@@ -45,15 +46,17 @@ func input(ctx goka.Context) string {
 	return fmt.Sprintf("%s/%d/%d", ctx.Topic(), ctx.Partition(), ctx.Offset())
 }
 
-// Replayed repeats the last write when this input is the one that made it (it comes again
-// after a crash, its offset uncommitted), and tells the callback to stop there. Goka writes a
+// Replayed repeats a write when this input is one of the row's latest (it comes again after a
+// crash, its offset uncommitted): it writes the row as it now stands and resends the bytes that
+// input emitted, even if newer inputs have sent theirs since; then it tells the callback to stop. Goka writes a
 // row to its local store before the table topic has it, so the row is written again too: the
 // store may hold what the topic — and every view — never received.
-func Replayed(ctx goka.Context, row any, j *tables.Journal) bool {
-	if j == nil || j.Input != input(ctx) {
+func Replayed(ctx goka.Context, row any, j tables.Journal) bool {
+	e, ok := j.Find(input(ctx))
+	if !ok {
 		return false
 	}
 	ctx.SetValue(row)
-	send(ctx, j.Emits)
+	send(ctx, e.Emits)
 	return true
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/tables"
 )
 
 // Policy is a dead-letter policy that parks a failing message fast: three attempts a
@@ -217,4 +218,45 @@ func Event(t testing.TB, b []byte, eventType string, at time.Time) codecs.Event 
 		t.Errorf("timestamp = %v, want the processor's clock %v", ev.Timestamp, at)
 	}
 	return ev
+}
+
+// Input is how a row's journal names the record read at offset of partition 0 of topic (the
+// tester has one partition).
+func Input[S ~string](topic S, offset int64) string {
+	return fmt.Sprintf("%s/0/%d", topic, offset)
+}
+
+// Inputs lists the inputs a journal remembers, oldest first.
+func Inputs(j tables.Journal) []string {
+	var in []string
+	for _, e := range j {
+		in = append(in, e.Input)
+	}
+	return in
+}
+
+// Latest is the latest entry of a journal; the test fails when the journal is empty.
+func Latest(t testing.TB, j tables.Journal) tables.Entry {
+	t.Helper()
+	if len(j) == 0 {
+		t.Fatal("the row has no journal")
+	}
+	return j[len(j)-1]
+}
+
+// Rename is a copy of j whose entry for the input from names the input to instead. The tester
+// cannot deliver an offset twice: a test makes a row's journal name the offset a redelivery will
+// be read at, as if that input had been processed there and then a crash had lost its commit.
+// The test fails when j has no entry for from.
+func Rename(t testing.TB, j tables.Journal, from, to string) tables.Journal {
+	t.Helper()
+	out := append(tables.Journal(nil), j...)
+	for i := range out {
+		if out[i].Input == from {
+			out[i].Input = to
+			return out
+		}
+	}
+	t.Fatalf("the journal has no input %s: %q", from, Inputs(j))
+	return nil
 }

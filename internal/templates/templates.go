@@ -1,6 +1,8 @@
 // Package templates decides which notifications a catalog event causes (template, channel,
-// recipient) and renders a notification request into a message. Rendering is pure: the same
-// request always gives the same message, so a retried send is the same send.
+// recipient) and renders a notification request into a message. Rendering reads the source
+// event and the rows it is about as they are when it runs (a receipt resent after a refund
+// carries the refund note); the message keeps the notification's id, so a retried send is
+// still one message to the outbox and to mail servers.
 package templates
 
 import (
@@ -214,7 +216,7 @@ func (e Env) data(r tables.NotificationRequest) (map[string]any, []mail.Attachme
 		if err := json.Unmarshal(r.Source, &a); err != nil {
 			return nil, nil, fmt.Errorf("reminder source: %w", err)
 		}
-		return map[string]any{"Appointment": a, "Center": e.centerName(a.CenterID)}, nil, nil
+		return map[string]any{"Appointment": a, "Center": e.Records.Centers.NameOf(a.CenterID)}, nil, nil
 	}
 	ev, err := codecs.Decode(r.Source)
 	if err != nil {
@@ -252,16 +254,9 @@ func (e Env) data(r tables.NotificationRequest) (map[string]any, []mail.Attachme
 	if a.Status == tables.ApptRequested || a.HoldExpiresAt.IsZero() {
 		return nil, nil, fmt.Errorf("appointment %s still being booked: %w", a.AppointmentID, ErrNotYet)
 	}
-	d["Appointment"], d["Center"] = a, e.centerName(a.CenterID)
+	d["Appointment"], d["Center"] = a, e.Records.Centers.NameOf(a.CenterID)
 	d["Hold"] = holdText(a.Hold)
 	return d, attach, nil
-}
-
-func (e Env) centerName(id string) string {
-	if c, ok := e.Records.Centers.Get(id); ok {
-		return c.Name
-	}
-	return id
 }
 
 // invoice renders the invoice of an appointment's completed payment.
@@ -277,7 +272,7 @@ func (e Env) invoice(appointmentID string) ([]byte, error) {
 	if ps.Completed == "" {
 		return nil, fmt.Errorf("payment of %s: %w", appointmentID, ErrNotYet)
 	}
-	return documents.InvoicePDF(documents.InvoiceFor(a, *ps.ByID(ps.Completed), e.centerName(a.CenterID)))
+	return documents.InvoicePDF(documents.InvoiceFor(a, *ps.ByID(ps.Completed), e.Records.Centers.NameOf(a.CenterID)))
 }
 
 func execute(tmpl, block string, data any) (string, error) {

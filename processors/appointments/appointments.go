@@ -48,8 +48,8 @@ func Graph(o Options) *goka.GroupGraph {
 	return goka.DefineGroup(Group,
 		goka.Input(Commands, new(codecs.Raw), o.Policy.Goka(p.command)),
 		goka.Input(Payments, new(codecs.Raw), o.Policy.Goka(p.payment)),
-		// Only a verified customer books: the view checked it, the processor checks it again
-		// against the users table, as it stands when the booking is applied.
+		// Only customers book: the view checked it, the processor checks the account's role again
+		// against the users table when the booking is applied.
 		goka.Lookup(users.Table, new(codecs.JSON[tables.User])),
 		goka.Persist(new(codecs.JSON[tables.Appointment])),
 		goka.Output(Events, new(codecs.Raw)),
@@ -79,8 +79,11 @@ func (p *proc) command(ctx goka.Context, raw []byte) error {
 	capacity := 0
 	switch {
 	case cmd.Book != nil:
-		u, _ := ctx.Lookup(users.Table, cmd.Book.Appointment.CustomerID).(tables.User)
-		eff, capacity = tables.Book(cur, *cmd.Book, u), cmd.Book.Capacity
+		var customer *tables.User
+		if u, ok := ctx.Lookup(users.Table, cmd.Book.Appointment.CustomerID).(tables.User); ok {
+			customer = &u
+		}
+		eff, capacity = tables.Book(cur, *cmd.Book, customer), cmd.Book.Capacity
 	case cmd.Granted != nil:
 		eff = tables.Granted(cur, *cmd.Granted, now)
 	case cmd.Refused != nil:
@@ -174,7 +177,7 @@ func apply(ctx goka.Context, eff tables.ApptEffects, capacity int, now time.Time
 	if emitErr != nil {
 		return emitErr
 	}
-	row.Journal = out.Journal(ctx)
+	row.Journal = out.Journal(ctx, row.Journal)
 	ctx.SetValue(row)
 	out.Send(ctx)
 	return nil

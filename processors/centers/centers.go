@@ -39,7 +39,7 @@ func Graph(policy deadletter.Policy) *goka.GroupGraph {
 				return nil
 			}
 			if row := tables.AddInspector(cur, ctx.Key(), cmd.UserID); row != nil {
-				row.Journal = new(gokactx.Out).Journal(ctx)
+				row.Journal = new(gokactx.Out).Journal(ctx, row.Journal)
 				ctx.SetValue(*row)
 			}
 			return nil

@@ -37,8 +37,8 @@ func TestAddInspector(t *testing.T) {
 	add(t, tt, "center-456", "i-3")
 	if s := staff(t, tt, "center-123"); s.CenterID != "center-123" || !reflect.DeepEqual(s.Inspectors, []string{"i-1", "i-2"}) {
 		t.Errorf("staff = %+v", s)
-	} else if s.Journal == nil || s.Journal.Input != string(centers.Commands)+"/0/1" {
-		t.Errorf("journal = %+v, want the input that last changed the row", s.Journal)
+	} else if want := []string{gokatest.Input(centers.Commands, 0), gokatest.Input(centers.Commands, 1)}; !reflect.DeepEqual(gokatest.Inputs(s.Journal), want) {
+		t.Errorf("journal = %+v, want the inputs that changed the row, %q", s.Journal, want)
 	}
 	if s := staff(t, tt, "center-456"); !reflect.DeepEqual(s.Inspectors, []string{"i-3"}) {
 		t.Errorf("staff = %+v", s)

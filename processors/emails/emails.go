@@ -72,7 +72,7 @@ func handle(ctx goka.Context, raw []byte, now time.Time) error {
 		}
 	}
 	if row != nil {
-		row.Journal = out.Journal(ctx)
+		row.Journal = out.Journal(ctx, row.Journal)
 		ctx.SetValue(*row)
 	}
 	out.Send(ctx)

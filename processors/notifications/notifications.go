@@ -7,6 +7,7 @@ package notifications
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/lovoo/goka"
@@ -41,12 +42,18 @@ type Options struct {
 	Policy deadletter.Policy
 	// AdminEmail receives alerts; without one, a permanent failure is only an event.
 	AdminEmail string
+	// RetryBackoff is the wait before the first retry of a failed send; it doubles after each
+	// (default 1 s).
+	RetryBackoff time.Duration
 }
 
 // Graph is the processor's topology.
 func Graph(o Options) *goka.GroupGraph {
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.RetryBackoff <= 0 {
+		o.RetryBackoff = time.Second
 	}
 	p := &proc{o: o}
 	return goka.DefineGroup(Group,
@@ -56,6 +63,7 @@ func Graph(o Options) *goka.GroupGraph {
 		goka.Output(Events, new(codecs.Raw)),
 		// Alerts are requests like any other, so they are deduplicated and retried the same way.
 		goka.Output(Commands, new(codecs.Raw)),
+		goka.Output(topics.TimerCommands, new(codecs.Raw)),
 		deadletter.Output(),
 	)
 }
@@ -81,7 +89,7 @@ func (p *proc) handle(ctx goka.Context, raw []byte) error {
 	case cmd.Sent != nil:
 		ch = tables.Delivered(cur, *cmd.Sent)
 	case cmd.Failed != nil:
-		ch = tables.FailedAttempt(cur, *cmd.Failed, MaxAttempts)
+		ch = tables.FailedAttempt(cur, *cmd.Failed, MaxAttempts, p.o.RetryBackoff)
 	default:
 		return deadletter.Permanent(errEmptyCommand)
 	}
@@ -133,8 +141,22 @@ func (p *proc) apply(ctx goka.Context, ch tables.NotificationChange, now time.Ti
 			return err
 		}
 	}
+	if ch.Retry {
+		// The next attempt is a durable timer that hands the intent back to the sender.
+		next := n.NotificationRequest
+		next.Attempt = n.Attempts + 1
+		b, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		id := fmt.Sprintf("%s/attempt-%d", n.NotificationID, next.Attempt)
+		if err := out.Emit(topics.TimerCommands, tables.TimerKey(ch.RetryAt, id), tables.TimerCommand{Schedule: &tables.Timer{
+			Due: ch.RetryAt, Topic: string(Intents), Key: n.NotificationID, Value: b}}); err != nil {
+			return err
+		}
+	}
 	row := *n
-	row.Journal = out.Journal(ctx)
+	row.Journal = out.Journal(ctx, row.Journal)
 	ctx.SetValue(row)
 	out.Send(ctx)
 	return nil

@@ -2,6 +2,7 @@ package notifications_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -24,21 +25,52 @@ var (
 )
 
 type harness struct {
-	t                *testing.T
-	tt               *tester.Tester
-	intents, events  *tester.QueueTracker
-	commands, letter *tester.QueueTracker
+	t                       *testing.T
+	tt                      *tester.Tester
+	intents, events, timers *tester.QueueTracker
+	commands, letter        *tester.QueueTracker
 }
 
 func start(t *testing.T, admin string) *harness {
 	t.Helper()
-	tt := gokatest.Start(t, notifications.Graph(notifications.Options{Now: gokatest.Fixed(now), AdminEmail: admin,
-		Policy: gokatest.Policy()}))
+	return startWith(t, notifications.Options{AdminEmail: admin})
+}
+
+// startWith runs the processor with o, on the fixed clock and the fast dead-letter policy.
+func startWith(t *testing.T, o notifications.Options) *harness {
+	t.Helper()
+	o.Now, o.Policy = gokatest.Fixed(now), gokatest.Policy()
+	tt := gokatest.Start(t, notifications.Graph(o))
 	return &harness{t: t, tt: tt,
 		intents:  tt.NewQueueTracker(string(notifications.Intents)),
 		events:   tt.NewQueueTracker(string(notifications.Events)),
+		timers:   tt.NewQueueTracker(topics.TimerCommands),
 		commands: tt.NewQueueTracker(string(notifications.Commands)),
 		letter:   tt.NewQueueTracker(topics.DeadLetters),
+	}
+}
+
+// retryTimer checks that the last command scheduled exactly one timer: the retry of r as attempt
+// next, due at due, handing the intent back to the sender keyed by the notification.
+func (h *harness) retryTimer(r tables.NotificationRequest, next int, due time.Time) {
+	h.t.Helper()
+	rec := gokatest.One[tables.TimerCommand](h.t, h.timers, "timer commands")
+	if want := tables.TimerKey(due, fmt.Sprintf("%s/attempt-%d", r.NotificationID, next)); rec.Key != want {
+		h.t.Errorf("attempt %d: timer key = %q, want %q", next, rec.Key, want)
+	}
+	tc := rec.Value
+	if tc.Schedule == nil || tc.Fire != nil || tc.Forget != nil {
+		h.t.Fatalf("attempt %d: timer command = %+v, want a schedule", next, tc)
+	}
+	tm := tc.Schedule
+	if !tm.Due.Equal(due) || tm.Topic != topics.NotificationIntents ||
+		tm.Key != r.NotificationID || tm.Fired || len(tm.Journal) != 0 {
+		h.t.Errorf("attempt %d: timer = %+v, want due %v to %s/%s", next, tm, due, notifications.Intents, r.NotificationID)
+	}
+	want := r
+	want.Attempt = next
+	if got := gokatest.Decode[tables.NotificationRequest](h.t, tm.Value); !reflect.DeepEqual(got, want) {
+		h.t.Errorf("attempt %d: timer value = %s, want %+v", next, tm.Value, want)
 	}
 }
 
@@ -103,8 +135,8 @@ func (h *harness) requested(r tables.NotificationRequest) {
 		h.t.Errorf("row = %+v (found %v)", n, ok)
 	}
 	// The row journals the request it was written for and the intent it sent.
-	if n.Journal == nil || !strings.HasPrefix(n.Journal.Input, string(notifications.Commands)+"/0/") ||
-		len(n.Journal.Emits) != 1 || n.Journal.Emits[0].Topic != string(notifications.Intents) {
+	if len(n.Journal) != 1 || !strings.HasPrefix(n.Journal[0].Input, string(notifications.Commands)+"/0/") ||
+		len(n.Journal[0].Emits) != 1 || n.Journal[0].Emits[0].Topic != string(notifications.Intents) {
 		h.t.Errorf("journal = %+v", n.Journal)
 	}
 	intents := gokatest.Drain[tables.NotificationRequest](h.t, h.intents)
@@ -121,7 +153,8 @@ func (h *harness) requested(r tables.NotificationRequest) {
 
 func (h *harness) quiet(step string) {
 	h.t.Helper()
-	gokatest.Quiet(h.t, step, map[string]*tester.QueueTracker{"intents": h.intents, "events": h.events, "dead letters": h.letter})
+	gokatest.Quiet(h.t, step, map[string]*tester.QueueTracker{"intents": h.intents, "events": h.events, "timer commands": h.timers,
+		"dead letters": h.letter})
 }
 
 func TestRequestAndSent(t *testing.T) {
@@ -170,7 +203,9 @@ func TestFailuresThenAlert(t *testing.T) {
 	alertID := tables.NotificationID(r.NotificationID, notifications.AlertTemplate, adminMail)
 
 	for attempt := 1; attempt <= notifications.MaxAttempts; attempt++ {
-		f := tables.SendFailed{NotificationID: r.NotificationID, Attempt: attempt, Error: "mailbox full", At: reportAt}
+		// Each attempt fails a while after the last; its retry is due counting from its failure.
+		at := reportAt.Add(time.Duration(attempt) * 10 * time.Second)
+		f := tables.SendFailed{NotificationID: r.NotificationID, Attempt: attempt, Error: "mailbox full", At: at}
 		alertKeys, alerts := h.send(r.NotificationID, tables.NotificationCommand{Failed: &f})
 
 		events := gokatest.Drain[[]byte](t, h.events)
@@ -184,9 +219,18 @@ func TestFailuresThenAlert(t *testing.T) {
 			t.Errorf("attempt %d: payload = %+v\nwant %+v", attempt, ev.Payload, want)
 		}
 
-		// The same report again counts once.
+		// Before the last attempt, the next one is a durable timer: due 1 s, 2 s, 4 s after the
+		// failure (the default backoff, doubled each time).
+		if attempt < notifications.MaxAttempts {
+			h.retryTimer(r, attempt+1, at.Add(time.Second<<(attempt-1)))
+		}
+
+		// The same report again counts once, and schedules nothing.
 		if _, emitted := h.send(r.NotificationID, tables.NotificationCommand{Failed: &f}); len(emitted) != 0 {
 			t.Errorf("attempt %d: duplicate report emitted commands", attempt)
+		}
+		if n := gokatest.Count(h.timers); n != 0 {
+			t.Errorf("attempt %d: duplicate report scheduled %d timers", attempt, n)
 		}
 
 		n, _ := h.row(r.NotificationID)
@@ -202,7 +246,7 @@ func TestFailuresThenAlert(t *testing.T) {
 		}
 
 		// Given up: the row is failed and one alert is requested from the admin's address.
-		if n.Status != tables.NotificationFailed || n.FailedAt == nil || !n.FailedAt.Equal(reportAt) {
+		if n.Status != tables.NotificationFailed || n.FailedAt == nil || !n.FailedAt.Equal(at) {
 			t.Errorf("row after last attempt = %+v", n)
 		}
 		if len(alerts) != 1 || alertKeys[0] != alertID {
@@ -278,6 +322,9 @@ func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 			if len(keys) != wantAlerts {
 				t.Errorf("alerts %q, want %d", keys, wantAlerts)
 			}
+			if n := gokatest.Count(h.timers); n != 0 {
+				t.Errorf("a permanent failure scheduled %d retries", n)
+			}
 			intents := gokatest.Drain[tables.NotificationRequest](t, h.intents)
 			if len(intents) != wantAlerts {
 				t.Errorf("intents %+v, want %d (the alert)", intents, wantAlerts)
@@ -285,6 +332,44 @@ func TestPermanentFailureGivesUpAtOnce(t *testing.T) {
 			h.quiet("after give-up")
 		})
 	}
+}
+
+// The retries' due times follow Options.RetryBackoff, doubled after each failure; the failed
+// attempt's row journals the timer with the event, so a replay sets it again.
+func TestRetryBackoffOption(t *testing.T) {
+	h := startWith(t, notifications.Options{AdminEmail: adminMail, RetryBackoff: 3 * time.Second})
+	r := request(t, "jane@example.com")
+	h.requested(r)
+	for _, step := range []struct {
+		attempt int
+		wait    time.Duration
+	}{{1, 3 * time.Second}, {2, 6 * time.Second}, {3, 12 * time.Second}} {
+		f := tables.SendFailed{NotificationID: r.NotificationID, Attempt: step.attempt, Error: "451 try later", At: reportAt}
+		h.send(r.NotificationID, tables.NotificationCommand{Failed: &f})
+		gokatest.One[[]byte](t, h.events, "events")
+		h.retryTimer(r, step.attempt+1, reportAt.Add(step.wait))
+		n, _ := h.row(r.NotificationID)
+		e := gokatest.Latest(t, n.Journal)
+		var topicsSent []string
+		for _, em := range e.Emits {
+			topicsSent = append(topicsSent, em.Topic)
+		}
+		if want := []string{string(notifications.Events), topics.TimerCommands}; !reflect.DeepEqual(topicsSent, want) {
+			t.Errorf("attempt %d: journaled emits to %q, want %q", step.attempt, topicsSent, want)
+		}
+		h.quiet("failure")
+	}
+	// The 4th failure gives up: an alert, no timer.
+	f := tables.SendFailed{NotificationID: r.NotificationID, Attempt: notifications.MaxAttempts, Error: "451 try later", At: reportAt}
+	if keys, _ := h.send(r.NotificationID, tables.NotificationCommand{Failed: &f}); len(keys) != 1 {
+		t.Errorf("alerts %q, want one", keys)
+	}
+	if n := gokatest.Count(h.timers); n != 0 {
+		t.Errorf("the last failure scheduled %d timers", n)
+	}
+	gokatest.One[[]byte](t, h.events, "events")
+	gokatest.One[[]byte](t, h.intents, "intents (the alert)")
+	h.quiet("given up")
 }
 
 func TestUnknownNotificationReportsIgnored(t *testing.T) {

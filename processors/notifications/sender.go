@@ -26,14 +26,13 @@ type Sender struct {
 	// Status reads the notifications table, so a redelivered intent resumes where it stopped.
 	Status  func(id string) (tables.Notification, bool, error)
 	Produce Produce
-	// Backoff is the wait after the first failure, doubled after each (1 s, 2 s, 4 s).
-	Backoff time.Duration
 	Now     func() time.Time
 }
 
-// Handle sends one intent: up to MaxAttempts attempts with exponential backoff, each failure
-// reported, then the success or the last failure. Sends are idempotent on the notification id
-// (the outbox keeps one file per id; SMTP carries it as Message-ID).
+// Handle makes one attempt at an intent and reports its outcome. The retries are the
+// processor's: it sets a durable timer that hands the intent back for the next attempt, so a
+// failing recipient holds up nobody and a crash forgets no retry. Sends are idempotent on the
+// notification id (the outbox keeps one file per id; SMTP carries it as Message-ID).
 func (s *Sender) Handle(ctx context.Context, m deadletter.Message) error {
 	var req tables.NotificationRequest
 	if err := json.Unmarshal(m.Value, &req); err != nil {
@@ -43,42 +42,24 @@ func (s *Sender) Handle(ctx context.Context, m deadletter.Message) error {
 	if err != nil {
 		return err
 	}
-	if found && cur.Status != tables.NotificationPending {
-		return nil
+	attempt := max(req.Attempt, 1)
+	if found && (cur.Status != tables.NotificationPending || cur.Attempts >= attempt) {
+		return nil // done already, or this attempt was made and reported
 	}
-	attempt := cur.Attempts + 1
 	msg, err := awaitRecords(ctx, func() (mail.Message, error) { return s.Env.Render(req) })
 	if err != nil {
 		return s.report(ctx, req.NotificationID, tables.NotificationCommand{Failed: &tables.SendFailed{
 			NotificationID: req.NotificationID, Attempt: attempt, Error: err.Error(), Permanent: true, At: s.Now()}})
 	}
 	msg.Date = s.Now()
-	wait := s.Backoff << max(attempt-2, 0)
-	for ; attempt <= MaxAttempts; attempt++ {
-		if attempt > 1 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(wait):
-			}
-			wait *= 2
-		}
-		id, err := s.Provider.Send(ctx, msg)
-		if err == nil {
-			return s.report(ctx, req.NotificationID, tables.NotificationCommand{Sent: &tables.SendSucceeded{
-				NotificationID: req.NotificationID, Subject: msg.Subject, Provider: s.Provider.Name(),
-				ProviderMessageID: id, At: s.Now()}})
-		}
-		permanent := mail.Permanent(err)
-		if rerr := s.report(ctx, req.NotificationID, tables.NotificationCommand{Failed: &tables.SendFailed{
-			NotificationID: req.NotificationID, Attempt: attempt, Error: err.Error(), Permanent: permanent, At: s.Now()}}); rerr != nil {
-			return rerr
-		}
-		if permanent {
-			return nil
-		}
+	id, err := s.Provider.Send(ctx, msg)
+	if err != nil {
+		return s.report(ctx, req.NotificationID, tables.NotificationCommand{Failed: &tables.SendFailed{
+			NotificationID: req.NotificationID, Attempt: attempt, Error: err.Error(), Permanent: mail.Permanent(err), At: s.Now()}})
 	}
-	return nil
+	return s.report(ctx, req.NotificationID, tables.NotificationCommand{Sent: &tables.SendSucceeded{
+		NotificationID: req.NotificationID, Subject: msg.Subject, Provider: s.Provider.Name(),
+		ProviderMessageID: id, At: s.Now()}})
 }
 
 func (s *Sender) report(ctx context.Context, id string, cmd tables.NotificationCommand) error {

@@ -41,7 +41,7 @@ func Graph(policy deadletter.Policy) *goka.GroupGraph {
 				return err
 			}
 			if row != nil {
-				row.Journal = out.Journal(ctx)
+				row.Journal = out.Journal(ctx, row.Journal)
 				ctx.SetValue(*row)
 			}
 			out.Send(ctx)

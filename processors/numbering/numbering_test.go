@@ -3,6 +3,7 @@ package numbering_test
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/lovoo/goka/tester"
@@ -63,8 +64,9 @@ func TestSequential(t *testing.T) {
 	if got := h.number("INV-2026", "p-2", "a-2"); got != "INV-2026-000002" {
 		t.Errorf("repeated request = %s, want INV-2026-000002", got)
 	}
-	if s := h.series("INV-2026"); s.Last != 3 || len(s.Assigned) != 3 {
-		t.Errorf("series = %+v, want 3 numbers assigned", s)
+	want := []tables.Assignment{{RequestID: "p-1", Number: 1}, {RequestID: "p-2", Number: 2}, {RequestID: "p-3", Number: 3}}
+	if s := h.series("INV-2026"); s.Last != 3 || !reflect.DeepEqual(s.Recent, want) {
+		t.Errorf("series = %+v, want 3 numbers assigned: %+v", s, want)
 	}
 	if got := h.number("INV-2026", "p-4", "a-4"); got != "INV-2026-000004" {
 		t.Errorf("next = %s", got)
@@ -78,25 +80,92 @@ func TestSequential(t *testing.T) {
 	}
 }
 
+// A series remembers its latest 1024 assignments: a request among them, however old, gets its
+// number again without advancing; the row stays that small, and its journal 16 inputs long.
+func TestRecentAssignmentsAreBounded(t *testing.T) {
+	h := start(t)
+	const recent, total = 1024, 1100
+	for i := 1; i <= total; i++ {
+		if got, want := h.number("INV-2026", fmt.Sprintf("p-%d", i), "a-1"), tables.FormatNumber("INV-2026", i); got != want {
+			t.Fatalf("number %d = %s, want %s", i, got, want)
+		}
+	}
+	s := h.series("INV-2026")
+	if s.Last != total || len(s.Recent) != recent {
+		t.Fatalf("series: last %d with %d recent assignments, want %d with %d", s.Last, len(s.Recent), total, recent)
+	}
+	if first, last := s.Recent[0], s.Recent[len(s.Recent)-1]; first != (tables.Assignment{RequestID: fmt.Sprintf("p-%d", total-recent+1), Number: total - recent + 1}) ||
+		last != (tables.Assignment{RequestID: fmt.Sprintf("p-%d", total), Number: total}) {
+		t.Errorf("recent assignments run from %+v to %+v", first, last)
+	}
+	if len(s.Journal) != 16 {
+		t.Errorf("journal of %d inputs, want the latest 16", len(s.Journal))
+	}
+	// The oldest request still remembered, and the latest, get their numbers again.
+	for _, i := range []int{total - recent + 1, total} {
+		if got, want := h.number("INV-2026", fmt.Sprintf("p-%d", i), "a-1"), tables.FormatNumber("INV-2026", i); got != want {
+			t.Errorf("request p-%d again = %s, want %s", i, got, want)
+		}
+	}
+	if s := h.series("INV-2026"); s.Last != total || len(s.Recent) != recent {
+		t.Errorf("series advanced on known requests: last %d, %d recent", s.Last, len(s.Recent))
+	}
+	if _, v, ok := h.dead.Next(); ok {
+		t.Errorf("dead letter %+v", v)
+	}
+}
+
 func TestJournal(t *testing.T) {
 	h := start(t)
 	off := h.requests.Hwm()
 	first := h.number("INV-2026", "p-1", "a-1")
 	s := h.series("INV-2026")
-	if want := fmt.Sprintf("%s/0/%d", numbering.Commands, off); s.Journal == nil || s.Journal.Input != want || len(s.Journal.Emits) != 1 {
+	if want := gokatest.Input(numbering.Commands, off); len(s.Journal) != 1 || s.Journal[0].Input != want || len(s.Journal[0].Emits) != 1 {
 		t.Fatalf("journal = %+v, want input %s and the reply", s.Journal, want)
 	}
 	// A replay (the row journals the offset the next request is read at) answers the journaled
 	// reply and assigns nothing.
-	j := *s.Journal
-	j.Input = fmt.Sprintf("%s/0/%d", numbering.Commands, h.requests.Hwm())
-	s.Journal = &j
+	s.Journal = gokatest.Rename(t, s.Journal, gokatest.Input(numbering.Commands, off), gokatest.Input(numbering.Commands, h.requests.Hwm()))
 	h.tt.SetTableValue(numbering.Table, "INV-2026", s)
 	if got := h.number("INV-2026", "p-1", "a-1"); got != first {
 		t.Errorf("replayed number = %s, want %s", got, first)
 	}
 	if s := h.series("INV-2026"); s.Last != 1 {
 		t.Errorf("series advanced on replay: %+v", s)
+	}
+}
+
+// An input that is not the row's latest comes again (the series moved on since): its journaled
+// reply goes again, whatever the request says, and the series does not advance.
+func TestJournalReplayOfAnOlderInput(t *testing.T) {
+	h := start(t)
+	off := h.requests.Hwm()
+	h.number("INV-2026", "p-1", "a-1")
+	h.number("INV-2026", "p-2", "a-2")
+	h.number("INV-2026", "p-3", "a-3")
+	s := h.series("INV-2026")
+	old := gokatest.Input(numbering.Commands, off)
+	if got := gokatest.Inputs(s.Journal); len(got) != 3 || got[0] != old {
+		t.Fatalf("journal inputs = %q, want the three requests from %s", got, old)
+	}
+	s.Journal = gokatest.Rename(t, s.Journal, old, gokatest.Input(numbering.Commands, h.requests.Hwm()))
+	h.tt.SetTableValue(numbering.Table, "INV-2026", s)
+
+	b, err := json.Marshal(tables.NumberRequest{Series: "INV-2026", RequestID: "p-9", ReplyKey: "a-9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.tt.Consume(string(numbering.Commands), "INV-2026", b)
+	r := gokatest.One[tables.PaymentCommand](t, h.replies, "replies")
+	if r.Key != "a-1" || r.Value.Numbered == nil || *r.Value.Numbered != (tables.Numbered{PaymentID: "p-1", Number: "INV-2026-000001"}) {
+		t.Errorf("replayed reply %q %+v, want p-1's number keyed a-1", r.Key, r.Value)
+	}
+	if got := h.series("INV-2026"); got.Last != 3 || !reflect.DeepEqual(got.Recent, s.Recent) || !reflect.DeepEqual(got.Journal, s.Journal) {
+		t.Errorf("series after replay = %+v, want %+v", got, s)
+	}
+	// The next request is decided again.
+	if got := h.number("INV-2026", "p-9", "a-9"); got != "INV-2026-000004" {
+		t.Errorf("next = %s", got)
 	}
 }
 

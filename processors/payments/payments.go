@@ -77,7 +77,7 @@ func (p *proc) command(ctx goka.Context, raw []byte) error {
 	case cmd.OrderCreated != nil:
 		eff = tables.OrderWasCreated(cur, *cmd.OrderCreated)
 	case cmd.Captured != nil:
-		eff = tables.WasCaptured(cur, *cmd.Captured)
+		eff = tables.WasCaptured(cur, *cmd.Captured, now)
 	case cmd.Numbered != nil:
 		eff = tables.WasNumbered(cur, *cmd.Numbered, p.o.PublicURL, now)
 	case cmd.Declined != nil:
@@ -105,14 +105,13 @@ func (p *proc) command(ctx goka.Context, raw []byte) error {
 		}
 	}
 	if eff.Number != "" {
-		series := tables.InvoiceSeries(now)
-		if err := out.Emit(topics.NumberingCommands, series, tables.NumberRequest{Series: series, RequestID: eff.Number, ReplyKey: ctx.Key()}); err != nil {
+		if err := out.Emit(topics.NumberingCommands, eff.Series, tables.NumberRequest{Series: eff.Series, RequestID: eff.Number, ReplyKey: ctx.Key()}); err != nil {
 			return err
 		}
 	}
 	if eff.Row != nil {
 		row := *eff.Row
-		row.Journal = out.Journal(ctx)
+		row.Journal = out.Journal(ctx, row.Journal)
 		ctx.SetValue(row)
 	}
 	out.Send(ctx)
@@ -131,7 +130,7 @@ func (p *proc) appointment(ctx goka.Context, raw []byte) error {
 		return nil
 	}
 	if row := tables.AppointmentEvent(cur, ctx.Key(), ev.Payload); row != nil {
-		row.Journal = new(gokactx.Out).Journal(ctx)
+		row.Journal = new(gokactx.Out).Journal(ctx, row.Journal)
 		ctx.SetValue(*row)
 	}
 	return nil

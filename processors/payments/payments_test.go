@@ -2,8 +2,8 @@ package payments_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,7 +140,7 @@ func TestPaymentCompletes(t *testing.T) {
 	if p.Status != tables.PayInitiating || p.PaymentID != "p-k1" || !p.CreatedAt.Equal(h.clock.UTC()) {
 		t.Errorf("attempt = %+v", p)
 	}
-	if ps := h.row(); ps.Journal == nil || ps.Journal.Input != fmt.Sprintf("%s/0/%d", payments.Commands, off) || len(ps.Journal.Emits) != 1 {
+	if ps := h.row(); len(ps.Journal) != 1 || ps.Journal[0].Input != gokatest.Input(payments.Commands, off) || len(ps.Journal[0].Emits) != 1 {
 		t.Errorf("journal = %+v", ps.Journal)
 	}
 	want := tables.PaymentIntent{Kind: tables.IntentCreate, PaymentID: "p-k1", AppointmentID: "a-1", Amount: price,
@@ -342,9 +342,7 @@ func TestJournalReplay(t *testing.T) {
 	done := gokatest.One[[]byte](t, h.events, "events")
 
 	row := h.row()
-	j := *row.Journal
-	j.Input = fmt.Sprintf("%s/0/%d", payments.Commands, h.commands.Hwm())
-	row.Journal = &j
+	row.Journal = gokatest.Rename(t, row.Journal, gokatest.Latest(t, row.Journal).Input, gokatest.Input(payments.Commands, h.commands.Hwm()))
 	h.tt.SetTableValue(payments.Table, "a-1", row)
 
 	h.clock.Set(t0.Add(time.Hour))
@@ -354,6 +352,95 @@ func TestJournalReplay(t *testing.T) {
 	}
 	h.quiet("replay")
 	h.tt.Consume(string(payments.Commands), "a-1", numbered)
+	h.quiet("after replay")
+}
+
+// A Captured reported again while the payment waits for its number asks for the number again,
+// with the same request id, so a request lost in a crash cannot leave the payment stuck; the row
+// does not change. Once the payment is complete, a Captured asks for nothing.
+func TestCapturedTwiceAsksForTheNumberAgain(t *testing.T) {
+	h := start(t)
+	h.initiated("k1")
+	captured := tables.PaymentCommand{Captured: &tables.Captured{PaymentID: "p-k1", TransactionID: "tx-1"}}
+	h.send(captured)
+	first := gokatest.One[[]byte](t, h.numbering, "numbering requests")
+	wantReq := tables.NumberRequest{Series: "INV-2026", RequestID: "p-k1", ReplyKey: "a-1"}
+	if got := gokatest.Decode[tables.NumberRequest](t, first.Value); first.Key != "INV-2026" || !reflect.DeepEqual(got, wantReq) {
+		t.Fatalf("numbering request %q %s, want %+v keyed INV-2026", first.Key, first.Value, wantReq)
+	}
+	h.quiet("captured")
+	before := h.row()
+
+	h.clock.Set(t0.Add(5 * time.Minute))
+	h.send(captured)
+	again := gokatest.One[[]byte](t, h.numbering, "numbering requests on the second report")
+	if got := gokatest.Decode[tables.NumberRequest](t, again.Value); again.Key != first.Key || !reflect.DeepEqual(got, wantReq) {
+		t.Errorf("second numbering request %q %s, want %q %s", again.Key, again.Value, first.Key, first.Value)
+	}
+	if after := h.row(); !reflect.DeepEqual(after, before) {
+		t.Errorf("row after the second report = %+v\nwant %+v", after, before)
+	}
+	if p := h.attempt("k1"); p.Status != tables.PayCaptured || p.TransactionID != "tx-1" {
+		t.Errorf("attempt = %+v, want still captured", p)
+	}
+	h.quiet("captured again")
+
+	// Both answers name the same number; the first completes the payment, the second nothing.
+	for i := 0; i < 2; i++ {
+		h.send(tables.PaymentCommand{Numbered: &tables.Numbered{PaymentID: "p-k1", Number: "INV-2026-000001"}})
+	}
+	h.event(codecs.TypePaymentCompleted)
+	h.quiet("numbered twice")
+	h.send(captured)
+	h.quiet("captured after completion")
+}
+
+// An input that is not the row's latest comes again after a crash — the row has been written
+// since by an appointment event and by the capture — and finds its journal entry: the same
+// event and intent go again, byte for byte, and the row is written as it stands.
+func TestJournalReplayOfAnOlderInput(t *testing.T) {
+	h := start(t)
+	h.send(pay("k1"))
+	h.intent(tables.IntentCreate)
+	order := tables.PaymentCommand{OrderCreated: &tables.OrderCreated{PaymentID: "p-k1", OrderID: "o-k1"}}
+	off := h.send(order)
+	initiated := gokatest.One[[]byte](t, h.events, "events")
+	capture := gokatest.One[[]byte](t, h.intents, "intents")
+	h.quiet("order created")
+
+	h.appointment(codecs.AppointmentCreated{AppointmentID: "a-1", CustomerID: "u-1", ServiceType: "premium",
+		Date: "2026-03-05", Time: "10:00 AM", Vehicle: codecs.Vehicle{Registration: "AB-123-CD", Make: "Toyota", Model: "Camry", Year: 2020},
+		Status: tables.ApptPendingPayment, QRCode: "iVBORw0KGgo=", Amount: price})
+	h.send(tables.PaymentCommand{Captured: &tables.Captured{PaymentID: "p-k1", TransactionID: "tx-1"}})
+	gokatest.One[[]byte](t, h.numbering, "numbering requests")
+	h.quiet("captured")
+
+	row := h.row()
+	old := gokatest.Input(payments.Commands, off)
+	if in := gokatest.Inputs(row.Journal); len(in) != 4 || in[1] != old || !strings.HasPrefix(in[2], string(payments.Appointments)+"/") {
+		t.Fatalf("journal inputs = %q, want pay, order %s, the appointment event and the capture", in, old)
+	}
+	row.Journal = gokatest.Rename(t, row.Journal, old, gokatest.Input(payments.Commands, h.commands.Hwm()))
+	h.tt.SetTableValue(payments.Table, "a-1", row)
+
+	h.clock.Set(t0.Add(time.Hour)) // a later clock would make different bytes if the rule ran again
+	h.send(order)
+	if r := gokatest.One[[]byte](t, h.events, "replayed events"); r.Key != initiated.Key || string(r.Value) != string(initiated.Value) {
+		t.Errorf("replayed event %q %s, want the same bytes %s", r.Key, r.Value, initiated.Value)
+	}
+	if r := gokatest.One[[]byte](t, h.intents, "replayed intents"); r.Key != capture.Key || string(r.Value) != string(capture.Value) {
+		t.Errorf("replayed intent %q %s, want the same bytes %s", r.Key, r.Value, capture.Value)
+	}
+	h.quiet("replay")
+	if got := h.row(); !reflect.DeepEqual(got, row) {
+		t.Errorf("row after replay = %+v\nwant %+v", got, row)
+	}
+	if p := h.attempt("k1"); p.Status != tables.PayCaptured {
+		t.Errorf("attempt = %+v, want still captured", p)
+	}
+
+	// The same order report at a new offset is decided again: nothing to do.
+	h.send(order)
 	h.quiet("after replay")
 }
 

@@ -63,13 +63,13 @@ func handle(ctx goka.Context, raw []byte) error {
 			return err
 		}
 		if res.Row != nil {
-			res.Row.Journal = out.Journal(ctx)
+			res.Row.Journal = out.Journal(ctx, res.Row.Journal)
 			ctx.SetValue(*res.Row)
 		}
 		out.Send(ctx)
 	case cmd.Release != nil:
 		if row := tables.Release(cur, *cmd.Release); row != nil {
-			row.Journal = new(gokactx.Out).Journal(ctx)
+			row.Journal = new(gokactx.Out).Journal(ctx, row.Journal)
 			ctx.SetValue(*row)
 		}
 	default:

@@ -2,7 +2,6 @@ package slots_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"reflect"
 	"testing"
 
@@ -129,8 +128,17 @@ func TestCapacityIsNeverExceeded(t *testing.T) {
 	if d.Held("10:00 AM") != 2 {
 		t.Errorf("held after release = %d, want 2", d.Held("10:00 AM"))
 	}
-	if want := fmt.Sprintf("%s/0/%d", slots.Commands, off); d.Journal == nil || d.Journal.Input != want || len(d.Journal.Emits) != 0 {
+	if want := gokatest.Input(slots.Commands, off); len(d.Journal) == 0 || gokatest.Latest(t, d.Journal).Input != want ||
+		len(gokatest.Latest(t, d.Journal).Emits) != 0 {
 		t.Errorf("journal after release = %+v, want input %s and no emits", d.Journal, want)
+	}
+	// The journal keeps the inputs that wrote the row before (the refusal of a-4 wrote nothing).
+	var wantInputs []string
+	for _, o := range []int64{0, 1, 2, 4, off} {
+		wantInputs = append(wantInputs, gokatest.Input(slots.Commands, o))
+	}
+	if got := gokatest.Inputs(d.Journal); !reflect.DeepEqual(got, wantInputs) {
+		t.Errorf("journal inputs = %q, want %q", got, wantInputs)
 	}
 	h.send(reserve("a-4", "10:00 AM", 3))
 	h.granted("a-4")
@@ -155,8 +163,8 @@ func TestSameAppointmentTwice(t *testing.T) {
 		t.Errorf("inspector = %q, want i-1", first)
 	}
 	d := h.row()
-	if want := fmt.Sprintf("%s/0/%d", slots.Commands, off); d.Journal == nil || d.Journal.Input != want ||
-		len(d.Journal.Emits) != 1 || d.Journal.Emits[0].Topic != topics.AppointmentCommands || d.Journal.Emits[0].Key != "a-1" {
+	if want := gokatest.Input(slots.Commands, off); len(d.Journal) != 1 || d.Journal[0].Input != want ||
+		len(d.Journal[0].Emits) != 1 || d.Journal[0].Emits[0].Topic != topics.AppointmentCommands || d.Journal[0].Emits[0].Key != "a-1" {
 		t.Errorf("journal = %+v, want input %s and the answer", d.Journal, want)
 	}
 
@@ -225,9 +233,8 @@ func TestJournalReplay(t *testing.T) {
 		t.Fatalf("inspector = %q", got)
 	}
 	row := h.row()
-	j := *row.Journal
-	j.Input = fmt.Sprintf("%s/0/%d", slots.Commands, h.commands.Hwm())
-	row.Journal = &j
+	next := gokatest.Input(slots.Commands, h.commands.Hwm())
+	row.Journal = gokatest.Rename(t, row.Journal, gokatest.Latest(t, row.Journal).Input, next)
 	h.tt.SetTableValue(slots.Table, key, row)
 
 	// Whatever the command says, the journaled answer is what goes out.
@@ -235,12 +242,46 @@ func TestJournalReplay(t *testing.T) {
 	if got := h.granted("a-1"); got != "i-1" {
 		t.Errorf("replayed answer names %q, want i-1", got)
 	}
-	if d := h.row(); d.Held("10:00 AM") != 1 || d.Journal.Input != j.Input {
+	if d := h.row(); d.Held("10:00 AM") != 1 || !reflect.DeepEqual(d.Journal, row.Journal) || gokatest.Latest(t, d.Journal).Input != next {
 		t.Errorf("row after replay = %+v", d)
 	}
 	// The next input is decided again: the slot is full.
 	h.send(reserve("a-2", "10:00 AM", 1))
 	h.refused("a-2")
+}
+
+// An input that is not the row's latest comes again (a release and another booking wrote the
+// row since): its journaled answer goes again and the row is written as it stands.
+func TestJournalReplayOfAnOlderInput(t *testing.T) {
+	h := start(t)
+	h.tt.SetTableValue(centers.Table, center, tables.CenterStaff{CenterID: center, Inspectors: []string{"i-1", "i-2"}})
+	first := h.send(reserve("a-1", "10:00 AM", 2))
+	if got := h.granted("a-1"); got != "i-1" {
+		t.Fatalf("inspector = %q", got)
+	}
+	h.send(reserve("a-2", "10:00 AM", 2))
+	h.granted("a-2")
+	h.send(release("a-2", "10:00 AM"))
+	row := h.row()
+	if n := len(row.Journal); n != 3 {
+		t.Fatalf("journal of %d inputs, want 3: %+v", n, row.Journal)
+	}
+	row.Journal = gokatest.Rename(t, row.Journal, gokatest.Input(slots.Commands, first), gokatest.Input(slots.Commands, h.commands.Hwm()))
+	h.tt.SetTableValue(slots.Table, key, row)
+
+	h.send(reserve("a-3", "10:00 AM", 2))
+	if got := h.granted("a-1"); got != "i-1" {
+		t.Errorf("replayed answer names %q, want i-1", got)
+	}
+	if d := h.row(); !reflect.DeepEqual(d, row) {
+		t.Errorf("row after replay = %+v\nwant %+v", d, row)
+	}
+	// The next input is decided again.
+	h.send(reserve("a-3", "10:00 AM", 2))
+	if got := h.granted("a-3"); got != "i-2" {
+		t.Errorf("a-3: inspector %q, want i-2", got)
+	}
+	h.noDeadLetters()
 }
 
 func TestBadCommandsAreDeadLettered(t *testing.T) {

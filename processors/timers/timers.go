@@ -1,9 +1,10 @@
 // Package timers is the durable timers processor: a timer is a row of the timers table (keyed
-// by due time and id) holding a command to send; firing sends it and deletes the row. The
-// ticker of every instance reads the due keys — a range scan, so a tick costs what is due, not
-// what is waiting — and asks the processor to fire them. Timers live in Kafka, so they survive
-// restarts, kill -9 and rebalances; firing twice is harmless because a fired row is gone and
-// the commands they send are checked against the state they act on.
+// by due time and id) holding a command to send; firing sends it and marks the row fired, and
+// a forget that follows deletes it. The ticker of every instance reads the due keys — a range
+// scan, so a tick costs what is due, not what is waiting — and asks the processor to fire them.
+// Timers live in Kafka, so they survive restarts, kill -9 and rebalances; firing twice is
+// harmless because a fired row sends nothing again and the commands timers send are checked
+// against the state they act on.
 package timers
 
 import (
@@ -32,7 +33,7 @@ const (
 var Table = goka.GroupTable(Group)
 
 // Targets are the topics timers may send to.
-var Targets = []goka.Stream{topics.AppointmentCommands}
+var Targets = []goka.Stream{topics.AppointmentCommands, topics.NotificationIntents}
 
 var (
 	errEmptyCommand  = errors.New("timer command names no action")
@@ -73,7 +74,7 @@ func handle(ctx goka.Context, raw []byte) error {
 		}
 		if cur == nil {
 			row := *cmd.Schedule
-			row.Journal = new(gokactx.Out).Journal(ctx)
+			row.Journal = new(gokactx.Out).Journal(ctx, row.Journal)
 			ctx.SetValue(row)
 		}
 	case cmd.Fire != nil:
@@ -88,7 +89,7 @@ func handle(ctx goka.Context, raw []byte) error {
 			return err
 		}
 		row := *cur
-		row.Fired, row.Journal = true, out.Journal(ctx)
+		row.Fired, row.Journal = true, out.Journal(ctx, row.Journal)
 		ctx.SetValue(row)
 		out.Send(ctx)
 	case cmd.Forget != nil:

@@ -2,10 +2,11 @@ package timers_test
 
 import (
 	"encoding/json"
-	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/lovoo/goka"
 	"github.com/lovoo/goka/tester"
 
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
@@ -84,7 +85,7 @@ func TestScheduleFireForget(t *testing.T) {
 	if !ok || !row.Due.Equal(due) || row.Topic != tm.Topic || row.Key != "a-1" || string(row.Value) != string(tm.Value) || row.Fired {
 		t.Fatalf("row = %+v (found %v)", row, ok)
 	}
-	if want := fmt.Sprintf("%s/0/%d", timers.Commands, off); row.Journal == nil || row.Journal.Input != want {
+	if want := gokatest.Input(timers.Commands, off); len(row.Journal) != 1 || row.Journal[0].Input != want || len(row.Journal[0].Emits) != 0 {
 		t.Errorf("journal = %+v, want input %s", row.Journal, want)
 	}
 	if recs := gokatest.Drain[[]byte](t, h.targets); len(recs) != 0 {
@@ -168,11 +169,13 @@ func TestJournalReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	h.send(key, tables.TimerCommand{Schedule: &tm})
+	scheduled, _ := h.row(key)
 	tm.Fired = true
-	tm.Journal = &tables.Journal{Input: fmt.Sprintf("%s/0/%d", timers.Commands, h.commands.Hwm()), Emits: []tables.Emit{
+	tm.Journal = scheduled.Journal.With(tables.Entry{Input: gokatest.Input(timers.Commands, h.commands.Hwm()), Emits: []tables.Emit{
 		{Topic: topics.AppointmentCommands, Key: "a-1", Value: tm.Value},
 		{Topic: string(timers.Commands), Key: key, Value: forget},
-	}}
+	}})
 	h.tt.SetTableValue(timers.Table, key, tm)
 
 	follow := h.send(key, tables.TimerCommand{Fire: &struct{}{}})
@@ -184,6 +187,66 @@ func TestJournalReplay(t *testing.T) {
 	}
 	if _, ok := h.row(key); ok {
 		t.Error("the replayed forget did not delete the row")
+	}
+}
+
+// A notification's retry is a timer that hands its intent back to the sender: notification-intents
+// is a target, and the stored request goes there byte for byte, keyed by the notification.
+func TestNotificationRetryTimer(t *testing.T) {
+	h := start(t)
+	intents := h.tt.NewQueueTracker(topics.NotificationIntents)
+	value := json.RawMessage(`{"notificationId":"n-1","template":"user-welcome","channel":"email","recipient":"jane@example.com","attempt":2}`)
+	key := tables.TimerKey(due, "n-1/attempt-2")
+	tm := tables.Timer{Due: due, Topic: topics.NotificationIntents, Key: "n-1", Value: value}
+	if follow := h.send(key, tables.TimerCommand{Schedule: &tm}); len(follow) != 0 {
+		t.Errorf("schedule sent %+v", follow)
+	}
+	if row, ok := h.row(key); !ok || row.Topic != topics.NotificationIntents || row.Key != "n-1" || string(row.Value) != string(value) {
+		t.Fatalf("row = %+v (found %v)", row, ok)
+	}
+	follow := h.send(key, tables.TimerCommand{Fire: &struct{}{}})
+	if len(follow) != 1 || follow[0].Forget == nil {
+		t.Errorf("fire sent %+v, want one forget", follow)
+	}
+	if recs := gokatest.Drain[[]byte](t, intents); len(recs) != 1 || recs[0].Key != "n-1" || string(recs[0].Value) != string(value) {
+		t.Errorf("fire sent %q, want the stored intent keyed n-1", recs)
+	}
+	if recs := gokatest.Drain[[]byte](t, h.targets); len(recs) != 0 {
+		t.Errorf("fire sent %q to appointment commands", recs)
+	}
+	if _, ok := h.row(key); ok {
+		t.Error("the fired timer is still there after its forget")
+	}
+	h.noDeadLetters()
+}
+
+// A schedule naming a topic timers may not write to is a dead letter at once (no retry can fix
+// it), and makes no row.
+func TestScheduleToAnotherTopicIsDeadLettered(t *testing.T) {
+	for _, topic := range []string{topics.PaymentCommands, topics.SlotCommands, string(timers.Commands), topics.DeadLetters, "", "no-such-topic"} {
+		t.Run(topic, func(t *testing.T) {
+			h := start(t)
+			key := tables.TimerKey(due, "x/1")
+			tm := tables.Timer{Due: due, Topic: topic, Key: "x", Value: json.RawMessage(`{}`)}
+			b, err := json.Marshal(tables.TimerCommand{Schedule: &tm})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.tt.Consume(string(timers.Commands), key, b)
+			k, l, ok := gokatest.Next[deadletter.Letter](t, h.dead)
+			if !ok {
+				t.Fatal("no dead letter")
+			}
+			if k != key || l.Topic != string(timers.Commands) || string(l.Value) != string(b) || l.Attempts != 1 || l.Error == "" {
+				t.Errorf("letter %q = %+v, want the schedule parked at its first attempt", k, l)
+			}
+			if _, ok := h.row(key); ok {
+				t.Error("a schedule to another topic made a row")
+			}
+			if recs := gokatest.Drain[[]byte](t, h.targets); len(recs) != 0 {
+				t.Errorf("sent %q", recs)
+			}
+		})
 	}
 }
 
@@ -205,6 +268,11 @@ func TestBadCommandsAreDeadLettered(t *testing.T) {
 
 func TestTargetsAreOutputs(t *testing.T) {
 	edges := timers.Graph(deadletter.Policy{}).OutputStreams()
+	for _, want := range []string{topics.AppointmentCommands, topics.NotificationIntents} {
+		if !slices.Contains(timers.Targets, goka.Stream(want)) {
+			t.Errorf("%s is not a target: %q", want, timers.Targets)
+		}
+	}
 	for _, target := range timers.Targets {
 		found := false
 		for _, e := range edges {

@@ -102,7 +102,7 @@ func apply(ctx goka.Context, ch tables.UserChange, now time.Time) error {
 			return err
 		}
 	}
-	u.Journal = out.Journal(ctx)
+	u.Journal = out.Journal(ctx, u.Journal)
 	ctx.SetValue(u)
 	out.Send(ctx)
 	return nil
