@@ -53,10 +53,10 @@ type Payment struct {
 	InvoiceNumber  string       `json:"invoiceNumber,omitempty"`
 	// InvoiceSeries is the series the number was asked of (the year of the capture), so a
 	// request asked again after New Year goes to the same series.
-	InvoiceSeries string `json:"invoiceSeries,omitempty"`
-	CreatedAt      time.Time    `json:"createdAt"`
-	CompletedAt    *time.Time   `json:"completedAt,omitempty"`
-	Refund         *Refund      `json:"refund,omitempty"`
+	InvoiceSeries string     `json:"invoiceSeries,omitempty"`
+	CreatedAt     time.Time  `json:"createdAt"`
+	CompletedAt   *time.Time `json:"completedAt,omitempty"`
+	Refund        *Refund    `json:"refund,omitempty"`
 }
 
 // Refund is the refund of a completed payment.
