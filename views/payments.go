@@ -95,9 +95,18 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request) error {
 // every request with that key, 409 idempotency_key_reused for one with another body. A
 // completed payment is answered once the appointment shows it confirmed (read-your-writes).
 func (s *Server) answerPayment(w http.ResponseWriter, ctx context.Context, appointmentID, key, hash string) error {
+	return s.awaitPayment(w, ctx, appointmentID, key, hash, http.StatusCreated, settled)
+}
+
+// awaitPayment waits until done holds for the attempt made with key, then answers with it
+// (status on success).
+func (s *Server) awaitPayment(w http.ResponseWriter, ctx context.Context, appointmentID, key, hash string, status int,
+	done func(*tables.Payment) bool) error {
 	ctx, cancel := context.WithTimeout(ctx, s.Wait)
 	defer cancel()
-	ps, _, err := s.Payments.WaitFor(ctx, appointmentID, func(ps tables.Payments, _ bool) bool { return settled(ps.Attempts[key]) })
+	ps, _, err := s.Payments.WaitFor(ctx, appointmentID, func(ps tables.Payments, _ bool) bool {
+		return ps.Attempts[key] != nil && done(ps.Attempts[key])
+	})
 	location := "/v1/appointments/" + appointmentID
 	if errors.Is(err, context.DeadlineExceeded) {
 		return accepted(w, location)
@@ -119,7 +128,7 @@ func (s *Server) answerPayment(w http.ResponseWriter, ctx context.Context, appoi
 			return err
 		}
 	}
-	writeJSON(w, http.StatusCreated, payView(*p))
+	writeJSON(w, status, payView(*p))
 	return nil
 }
 
@@ -146,25 +155,13 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) error {
 	if found == nil || found.CustomerID != principal(r).UserID {
 		return errNotFound
 	}
-	if found.Status != tables.PayPending || found.ApprovalURL == "" {
-		return s.answerPayment(w, r.Context(), found.AppointmentID, found.IdempotencyKey, found.BodyHash)
+	outcome := func(p *tables.Payment) bool { return !p.InFlight() }
+	if found.Status == tables.PayPending && found.ApprovalURL != "" {
+		if err := s.PayCommands.EmitSync(found.AppointmentID, tables.PaymentCommand{Capture: &tables.CaptureRequest{PaymentID: id}}); err != nil {
+			return err
+		}
 	}
-	if err := s.PayCommands.EmitSync(found.AppointmentID, tables.PaymentCommand{Capture: &tables.CaptureRequest{PaymentID: id}}); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), s.Wait)
-	defer cancel()
-	ps, _, err := s.Payments.WaitFor(ctx, found.AppointmentID, func(ps tables.Payments, _ bool) bool {
-		p := ps.ByID(id)
-		return p != nil && !p.InFlight()
-	})
-	if errors.Is(err, context.DeadlineExceeded) {
-		return accepted(w, "/v1/appointments/"+found.AppointmentID)
-	} else if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, payView(*ps.ByID(id)))
-	return nil
+	return s.awaitPayment(w, r.Context(), found.AppointmentID, found.IdempotencyKey, found.BodyHash, http.StatusOK, outcome)
 }
 
 // invoice renders the invoice of the appointment's completed payment, with the refund note once

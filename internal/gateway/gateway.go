@@ -185,3 +185,20 @@ func digits(s string) bool {
 	}
 	return s != ""
 }
+
+// Reason is what a customer is told of a failed gateway call: the gateway's own description
+// when it gave one, never the request details or ids of the raw error.
+func Reason(err error) string {
+	var ge *Error
+	if errors.As(err, &ge) {
+		for _, s := range []string{ge.Message, ge.Issue, ge.Name} {
+			if s != "" {
+				return s
+			}
+		}
+	}
+	if errors.Is(err, ErrInvalidArgument) {
+		return "the payment request was not valid"
+	}
+	return "the payment could not be processed"
+}

@@ -69,28 +69,28 @@ func topicManager(c *sarama.Config, replication int) goka.TopicManagerBuilder {
 }
 
 // ProcessorOptions are the options of one Goka group run by this instance.
+// Every builder gets its own sarama config: goka's builders write into the config they are
+// given (the client id), and one shared between them is a data race.
 func (cl Cluster) ProcessorOptions(group goka.Group) []goka.ProcessorOption {
-	c := Sarama(cl.ClientID)
 	return []goka.ProcessorOption{
 		goka.WithHasher(Murmur2),
 		goka.WithClientID(cl.ClientID),
 		goka.WithStorageBuilder(storage.DefaultBuilder(filepath.Join(cl.StateDir, "groups", string(group)))),
-		goka.WithTopicManagerBuilder(topicManager(c, cl.Replication)),
-		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(c)),
-		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(c)),
-		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(c)),
+		goka.WithTopicManagerBuilder(topicManager(Sarama(cl.ClientID), cl.Replication)),
+		goka.WithConsumerGroupBuilder(goka.ConsumerGroupBuilderWithConfig(Sarama(cl.ClientID))),
+		goka.WithConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(Sarama(cl.ClientID))),
+		goka.WithProducerBuilder(goka.ProducerBuilderWithConfig(Sarama(cl.ClientID))),
 	}
 }
 
 // ViewOptions are the options of a Goka view of one table.
 func (cl Cluster) ViewOptions(table goka.Table, opts ...goka.ViewOption) []goka.ViewOption {
-	c := Sarama(cl.ClientID)
 	return append([]goka.ViewOption{
 		goka.WithViewHasher(Murmur2),
 		goka.WithViewClientID(cl.ClientID),
 		goka.WithViewStorageBuilder(storage.DefaultBuilder(filepath.Join(cl.StateDir, "views", string(table)))),
-		goka.WithViewTopicManagerBuilder(topicManager(c, cl.Replication)),
-		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(c)),
+		goka.WithViewTopicManagerBuilder(topicManager(Sarama(cl.ClientID), cl.Replication)),
+		goka.WithViewConsumerSaramaBuilder(goka.SaramaConsumerBuilderWithConfig(Sarama(cl.ClientID))),
 		// A view that loses its connection reconnects instead of stopping the service.
 		goka.WithViewAutoReconnect(),
 	}, opts...)
@@ -98,12 +98,11 @@ func (cl Cluster) ViewOptions(table goka.Table, opts ...goka.ViewOption) []goka.
 
 // EmitterOptions are the options of a Goka emitter.
 func (cl Cluster) EmitterOptions() []goka.EmitterOption {
-	c := Sarama(cl.ClientID)
 	return []goka.EmitterOption{
 		goka.WithEmitterHasher(Murmur2),
 		goka.WithEmitterClientID(cl.ClientID),
-		goka.WithEmitterTopicManagerBuilder(topicManager(c, cl.Replication)),
-		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(c)),
+		goka.WithEmitterTopicManagerBuilder(topicManager(Sarama(cl.ClientID), cl.Replication)),
+		goka.WithEmitterProducerBuilder(goka.ProducerBuilderWithConfig(Sarama(cl.ClientID))),
 	}
 }
 

@@ -51,7 +51,7 @@ func (w *Worker) Handle(ctx context.Context, m deadletter.Message) error {
 			if in.Kind == tables.IntentRefund {
 				return deadletter.Permanent(err)
 			}
-			return w.report(ctx, in.AppointmentID, tables.PaymentCommand{Declined: &tables.Declined{PaymentID: in.PaymentID, Reason: err.Error()}})
+			return w.report(ctx, in.AppointmentID, tables.PaymentCommand{Declined: &tables.Declined{PaymentID: in.PaymentID, Reason: gateway.Reason(err)}})
 		}
 		select {
 		case <-ctx.Done():
