@@ -16,7 +16,7 @@ run: build
 
 ## test: pure rules, processors under Goka's tester, and the pipeline suite on the embedded broker
 test:
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
 
 ## test-kafka: the pipeline suite against Apache Kafka 4.1 started from Maven jars
 test-kafka:

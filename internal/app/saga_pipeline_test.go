@@ -307,7 +307,9 @@ func TestPipelineSlotCapacityAcrossInstances(t *testing.T) {
 		e.settle(t)
 	}()
 	other := &env{app: second, base: "http://" + second.HTTPAddr, brokers: e.brokers, cfg: app.Config{DataDir: dir}}
-	eventually(t, "both instances ready", 60*time.Second, func() bool { return second.Ready() && e.app.Ready() })
+	// The second member's join rebalances the first: both must be ready, and stay so.
+	other.settle(t)
+	e.settle(t)
 	s := e.slotWhere(t, defaultCenter, 3, someDaysAhead)
 	codes := make([]int, 30)
 	errs := make([]string, 30)
