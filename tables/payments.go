@@ -51,6 +51,10 @@ type Payment struct {
 	TransactionID  string       `json:"transactionId,omitempty"`
 	FailureReason  string       `json:"failureReason,omitempty"`
 	InvoiceNumber  string       `json:"invoiceNumber,omitempty"`
+	// CaptureTries counts the customer's capture requests of an order awaiting approval;
+	// NotApproved is set when the latest found the order not approved yet.
+	CaptureTries int    `json:"captureTries,omitempty"`
+	NotApproved  string `json:"notApproved,omitempty"`
 	// InvoiceSeries is the series the number was asked of (the year of the capture), so a
 	// request asked again after New Year goes to the same series.
 	InvoiceSeries string     `json:"invoiceSeries,omitempty"`
@@ -87,6 +91,7 @@ func (ps Payments) ByID(paymentID string) *Payment {
 type PaymentCommand struct {
 	Pay          *PayRequest     `json:"pay,omitempty"`
 	Capture      *CaptureRequest `json:"capture,omitempty"`
+	NotApproved  *NotApproved    `json:"notApproved,omitempty"`
 	OrderCreated *OrderCreated   `json:"orderCreated,omitempty"`
 	Captured     *Captured       `json:"captured,omitempty"`
 	Declined     *Declined       `json:"declined,omitempty"`
@@ -105,6 +110,14 @@ type PayRequest struct {
 // CaptureRequest captures an approved order (gateways that need the customer's approval).
 type CaptureRequest struct {
 	PaymentID string `json:"paymentId"`
+}
+
+// NotApproved is the gateway worker's report of a capture refused because the buyer has not
+// approved the order yet: the payment stays pending, to be captured after the approval.
+type NotApproved struct {
+	PaymentID string `json:"paymentId"`
+	Try       int    `json:"try"`
+	Reason    string `json:"reason"`
 }
 
 // OrderCreated is the gateway worker's report of a created order.
@@ -148,9 +161,11 @@ type PaymentIntent struct {
 	Currency      string       `json:"currency"`
 	Outcome       string       `json:"outcome,omitempty"`
 	OrderID       string       `json:"orderId,omitempty"`
-	TransactionID string       `json:"transactionId,omitempty"`
-	RefundID      string       `json:"refundId,omitempty"`
-	Reason        string       `json:"reason,omitempty"`
+	// Try numbers a customer's capture requests, so each has its own gateway request id.
+	Try           int    `json:"try,omitempty"`
+	TransactionID string `json:"transactionId,omitempty"`
+	RefundID      string `json:"refundId,omitempty"`
+	Reason        string `json:"reason,omitempty"`
 }
 
 // Intent kinds.
@@ -244,16 +259,35 @@ func (p Payment) captureIntent() PaymentIntent {
 		Currency: p.Currency, Outcome: p.SandboxOutcome, OrderID: p.OrderID}
 }
 
-// CaptureApproved captures an order the customer approved.
+// CaptureApproved captures an order the customer says they approved; each request is a new try.
 func CaptureApproved(cur *Payments, c CaptureRequest) PayEffects {
 	if cur == nil || cur.ByID(c.PaymentID) == nil {
 		return PayEffects{}
 	}
-	p := cur.ByID(c.PaymentID)
-	if p.Status != PayPending || p.ApprovalURL == "" {
+	if p := cur.ByID(c.PaymentID); p.Status != PayPending || p.ApprovalURL == "" {
 		return PayEffects{}
 	}
-	return PayEffects{Intents: []PaymentIntent{p.captureIntent()}}
+	ps := cur.clone(cur.AppointmentID)
+	p := ps.ByID(c.PaymentID)
+	p.CaptureTries++
+	p.NotApproved = ""
+	in := p.captureIntent()
+	in.Try = p.CaptureTries
+	return PayEffects{Row: &ps, Intents: []PaymentIntent{in}}
+}
+
+// CaptureNotApproved records that the latest try found the order not approved yet; the payment
+// stays pending. A report of an older try changes nothing.
+func CaptureNotApproved(cur *Payments, n NotApproved) PayEffects {
+	if cur == nil || cur.ByID(n.PaymentID) == nil {
+		return PayEffects{}
+	}
+	if p := cur.ByID(n.PaymentID); p.Status != PayPending || p.CaptureTries != n.Try {
+		return PayEffects{}
+	}
+	ps := cur.clone(cur.AppointmentID)
+	ps.ByID(n.PaymentID).NotApproved = n.Reason
+	return PayEffects{Row: &ps}
 }
 
 // WasCaptured records a capture and asks for the invoice number of the capture's year; the

@@ -128,11 +128,24 @@ func TestOrderWasCreated(t *testing.T) {
 				if len(eff.Intents) != 0 {
 					t.Errorf("an order awaiting approval is captured: %+v", eff.Intents)
 				}
-				// The customer's approval captures it, once it is pending.
+				// The customer's approval captures it, once it is pending; each request is a try
+				// of its own (its own gateway request id).
 				capture := CaptureApproved(eff.Row, CaptureRequest{PaymentID: "p-k1"})
-				if capture.Row != nil || len(capture.Intents) != 1 || capture.Intents[0].Kind != IntentCapture {
+				if capture.Row == nil || capture.Row.ByID("p-k1").CaptureTries != 1 || len(capture.Intents) != 1 ||
+					capture.Intents[0].Kind != IntentCapture || capture.Intents[0].Try != 1 {
 					t.Errorf("CaptureApproved = %+v", capture)
 				}
+				// PayPal answers that the buyer has not approved yet: the payment stays pending,
+				// and says so; a report of an older try changes nothing.
+				refused := CaptureNotApproved(capture.Row, NotApproved{PaymentID: "p-k1", Try: 1, Reason: "not approved"})
+				if p := refused.Row.ByID("p-k1"); p.Status != PayPending || p.NotApproved != "not approved" || len(refused.Events) != 0 {
+					t.Errorf("CaptureNotApproved = %+v", p)
+				}
+				retry := CaptureApproved(refused.Row, CaptureRequest{PaymentID: "p-k1"})
+				if p := retry.Row.ByID("p-k1"); p.CaptureTries != 2 || p.NotApproved != "" || retry.Intents[0].Try != 2 {
+					t.Errorf("second try = %+v %+v", p, retry.Intents)
+				}
+				noEffects(t, "CaptureNotApproved of an older try", CaptureNotApproved(retry.Row, NotApproved{PaymentID: "p-k1", Try: 1}))
 				return
 			}
 			wantIntent := PaymentIntent{Kind: IntentCapture, PaymentID: "p-k1", AppointmentID: "a-1", Amount: price,

@@ -92,44 +92,59 @@ func (s *Server) pay(w http.ResponseWriter, r *http.Request) error {
 }
 
 // answerPayment waits for the attempt made with key and answers with it: the same answer for
-// every request with that key, 409 idempotency_key_reused for one with another body. A
-// completed payment is answered once the appointment shows it confirmed (read-your-writes).
+// every request with that key, 409 idempotency_key_reused for one with another body.
 func (s *Server) answerPayment(w http.ResponseWriter, ctx context.Context, appointmentID, key, hash string) error {
-	return s.awaitPayment(w, ctx, appointmentID, key, hash, http.StatusCreated, settled)
+	p, err := s.awaitPayment(ctx, appointmentID, key, hash, settled)
+	if err != nil {
+		return err.answer(w)
+	}
+	writeJSON(w, http.StatusCreated, payView(p))
+	return nil
 }
 
-// awaitPayment waits until done holds for the attempt made with key, then answers with it
-// (status on success).
-func (s *Server) awaitPayment(w http.ResponseWriter, ctx context.Context, appointmentID, key, hash string, status int,
-	done func(*tables.Payment) bool) error {
+// waitOutcome is an error or the end of the wait (answered 202 with where to poll).
+type waitOutcome struct {
+	err      error
+	location string
+}
+
+func (o *waitOutcome) answer(w http.ResponseWriter) error {
+	if o.err != nil {
+		return o.err
+	}
+	return accepted(w, o.location)
+}
+
+// awaitPayment waits until done holds for the attempt made with key. A completed payment is
+// answered once the appointment shows it too (read-your-writes).
+func (s *Server) awaitPayment(ctx context.Context, appointmentID, key, hash string, done func(*tables.Payment) bool) (tables.Payment, *waitOutcome) {
 	ctx, cancel := context.WithTimeout(ctx, s.Wait)
 	defer cancel()
+	waited := &waitOutcome{location: "/v1/appointments/" + appointmentID}
 	ps, _, err := s.Payments.WaitFor(ctx, appointmentID, func(ps tables.Payments, _ bool) bool {
 		return ps.Attempts[key] != nil && done(ps.Attempts[key])
 	})
-	location := "/v1/appointments/" + appointmentID
 	if errors.Is(err, context.DeadlineExceeded) {
-		return accepted(w, location)
+		return tables.Payment{}, waited
 	} else if err != nil {
-		return err
+		return tables.Payment{}, &waitOutcome{err: err}
 	}
 	p := ps.Attempts[key]
 	if p.BodyHash != hash {
-		return conflict("idempotency_key_reused", "this Idempotency-Key was used with another request body")
+		return *p, &waitOutcome{err: conflict("idempotency_key_reused", "this Idempotency-Key was used with another request body")}
 	}
 	if p.Status == tables.PayRefused {
-		return conflict(p.Refusal, refusals[p.Refusal])
+		return *p, &waitOutcome{err: conflict(p.Refusal, refusals[p.Refusal])}
 	}
 	if p.Status == tables.PayCompleted {
 		_, _, err := s.Appointments.WaitFor(ctx, appointmentID, func(a tables.Appointment, _ bool) bool { return a.PaymentID != "" })
 		if errors.Is(err, context.DeadlineExceeded) {
-			return accepted(w, location)
+			return *p, waited
 		} else if err != nil {
-			return err
+			return *p, &waitOutcome{err: err}
 		}
 	}
-	writeJSON(w, status, payView(*p))
-	return nil
+	return *p, nil
 }
 
 // capture completes a payment the customer approved at the gateway. Finding the payment reads
@@ -155,13 +170,27 @@ func (s *Server) capture(w http.ResponseWriter, r *http.Request) error {
 	if found == nil || found.CustomerID != principal(r).UserID {
 		return errNotFound
 	}
-	outcome := func(p *tables.Payment) bool { return !p.InFlight() }
+	// The outcome is the capture's, or the gateway's word that the buyer has not approved yet.
+	try := found.CaptureTries + 1
+	outcome := func(p *tables.Payment) bool {
+		return !p.InFlight() || (p.CaptureTries >= try && p.NotApproved != "")
+	}
 	if found.Status == tables.PayPending && found.ApprovalURL != "" {
 		if err := s.PayCommands.EmitSync(found.AppointmentID, tables.PaymentCommand{Capture: &tables.CaptureRequest{PaymentID: id}}); err != nil {
 			return err
 		}
 	}
-	return s.awaitPayment(w, r.Context(), found.AppointmentID, found.IdempotencyKey, found.BodyHash, http.StatusOK, outcome)
+	p, werr := s.awaitPayment(r.Context(), found.AppointmentID, found.IdempotencyKey, found.BodyHash, outcome)
+	if werr != nil {
+		return werr.answer(w)
+	}
+	if p.Status == tables.PayPending && p.NotApproved != "" {
+		e := conflict("payment_not_approved", "the payment is not approved at the gateway yet: approve it, then capture again")
+		e.Details["approvalUrl"], e.Details["gateway"] = p.ApprovalURL, p.NotApproved
+		return e
+	}
+	writeJSON(w, http.StatusOK, payView(p))
+	return nil
 }
 
 // invoice renders the invoice of the appointment's completed payment, with the refund note once

@@ -202,3 +202,10 @@ func Reason(err error) string {
 	}
 	return "the payment could not be processed"
 }
+
+// NotApproved tells a capture refused because the buyer has not approved the order yet: the
+// order stays good, and a capture after the approval succeeds.
+func NotApproved(err error) bool {
+	var ge *Error
+	return errors.As(err, &ge) && ge.issue("ORDER_NOT_APPROVED") != nil
+}

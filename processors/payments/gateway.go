@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -47,6 +48,10 @@ func (w *Worker) Handle(ctx context.Context, m deadletter.Message) error {
 		if err == nil {
 			return w.report(ctx, in.AppointmentID, cmd)
 		}
+		if in.Kind == tables.IntentCapture && gateway.NotApproved(err) {
+			return w.report(ctx, in.AppointmentID, tables.PaymentCommand{NotApproved: &tables.NotApproved{
+				PaymentID: in.PaymentID, Try: in.Try, Reason: gateway.Reason(err)}})
+		}
 		if gateway.Permanent(err) {
 			if in.Kind == tables.IntentRefund {
 				return deadletter.Permanent(err)
@@ -72,7 +77,7 @@ func (w *Worker) perform(ctx context.Context, in tables.PaymentIntent) (tables.P
 		}
 		return tables.PaymentCommand{OrderCreated: &tables.OrderCreated{PaymentID: in.PaymentID, OrderID: o.OrderID, ApprovalURL: o.ApprovalURL}}, nil
 	case tables.IntentCapture:
-		c, err := w.Gateway.Capture(ctx, in.PaymentID+"/capture", in.OrderID, in.Outcome)
+		c, err := w.Gateway.Capture(ctx, captureRequestID(in), in.OrderID, in.Outcome)
 		if err != nil {
 			return tables.PaymentCommand{}, err
 		}
@@ -97,4 +102,14 @@ func (w *Worker) report(ctx context.Context, appointmentID string, cmd tables.Pa
 		return err
 	}
 	return w.Produce(ctx, &kgo.Record{Topic: topics.PaymentCommands, Key: []byte(appointmentID), Value: b})
+}
+
+// captureRequestID is the gateway request id of a capture: the same for a redelivered intent,
+// another for each of the customer's tries, since a gateway replays the stored answer of a
+// request id — a "not approved yet" included.
+func captureRequestID(in tables.PaymentIntent) string {
+	if in.Try <= 1 {
+		return in.PaymentID + "/capture"
+	}
+	return fmt.Sprintf("%s/capture/%d", in.PaymentID, in.Try)
 }

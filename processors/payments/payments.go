@@ -74,6 +74,8 @@ func (p *proc) command(ctx goka.Context, raw []byte) error {
 		eff = tables.Pay(cur, *cmd.Pay, now)
 	case cmd.Capture != nil:
 		eff = tables.CaptureApproved(cur, *cmd.Capture)
+	case cmd.NotApproved != nil:
+		eff = tables.CaptureNotApproved(cur, *cmd.NotApproved)
 	case cmd.OrderCreated != nil:
 		eff = tables.OrderWasCreated(cur, *cmd.OrderCreated)
 	case cmd.Captured != nil:
