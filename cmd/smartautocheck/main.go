@@ -39,9 +39,10 @@ Every subcommand takes --help and --brokers (SAC_BROKERS).
 
 func main() {
 	if err := dispatch(os.Args[1:], os.Stdout); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "smartautocheck:", err)
+		if errors.Is(err, flag.ErrHelp) {
+			return // --help asked for the usage, which the flag set printed
 		}
+		fmt.Fprintln(os.Stderr, "smartautocheck:", err)
 		os.Exit(2)
 	}
 }

@@ -39,6 +39,9 @@ func topicsCmd(ctx context.Context, args []string, out io.Writer) error {
 	fs, brokers := toolFlags("topics")
 	fs.Usage = func() { fmt.Fprintln(fs.Output(), "usage: smartautocheck topics list|ensure [--brokers B]") }
 	if len(args) == 0 {
+		return errors.New("usage: smartautocheck topics list|ensure [--brokers B]")
+	}
+	if args[0] == "--help" || args[0] == "-h" {
 		fs.Usage()
 		return flag.ErrHelp
 	}
