@@ -48,6 +48,9 @@ func (w *Worker) Handle(ctx context.Context, m deadletter.Message) error {
 		if err == nil {
 			return w.report(ctx, in.AppointmentID, cmd)
 		}
+		if deadletter.IsPermanent(err) {
+			return err
+		}
 		if in.Kind == tables.IntentCapture && gateway.NotApproved(err) {
 			return w.report(ctx, in.AppointmentID, tables.PaymentCommand{NotApproved: &tables.NotApproved{
 				PaymentID: in.PaymentID, Try: in.Try, Reason: gateway.Reason(err)}})
