@@ -68,8 +68,7 @@ type Appointment struct {
 	Refund         *RefundInfo `json:"refund,omitempty"`
 	// History is every event about the appointment, in the order the processor saw them.
 	History []json.RawMessage `json:"history,omitempty"`
-	// Journal holds the emits of the last input that changed the row.
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // RefundInfo is the refund a cancellation asked for.

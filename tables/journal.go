@@ -14,6 +14,14 @@ const journalDepth = 16
 // same event ids, so consumers that deduplicate on them see one event.
 type Journal []Entry
 
+// Journaled is embedded in every table row: the row's journal of its latest inputs.
+type Journaled struct {
+	Journal Journal `json:"journal,omitempty"`
+}
+
+// Inputs is the row's journal, for code that handles the rows of every table alike.
+func (j Journaled) Inputs() Journal { return j.Journal }
+
 // Entry is one input and what it emitted.
 type Entry struct {
 	Input string `json:"input"`

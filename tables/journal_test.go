@@ -95,7 +95,7 @@ func TestJournalFind(t *testing.T) {
 // A journal keeps its entries through the row's JSON (the table's codec).
 func TestJournalJSON(t *testing.T) {
 	j := Journal{entry(1), {Input: "topic/0/2"}}
-	b, err := json.Marshal(User{UserID: "u-1", Journal: j})
+	b, err := json.Marshal(User{UserID: "u-1", Journaled: Journaled{Journal: j}})
 	if err != nil {
 		t.Fatal(err)
 	}

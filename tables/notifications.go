@@ -41,8 +41,7 @@ type Notification struct {
 	RequestedAt       time.Time  `json:"requestedAt"`
 	SentAt            *time.Time `json:"sentAt,omitempty"`
 	FailedAt          *time.Time `json:"failedAt,omitempty"`
-	// Journal holds the emits of the last input that changed the row.
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // NotificationCommand is a command of the notifications processor; exactly one field is set.

@@ -29,8 +29,7 @@ type Payments struct {
 	Completed string `json:"completed,omitempty"`
 	// ApptStatus is what the processor knows of the appointment's status from appointments-topic.
 	ApptStatus string `json:"apptStatus,omitempty"`
-	// Journal holds the emits of the last input that changed the row.
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // Payment is one attempt.
@@ -409,8 +408,7 @@ type Series struct {
 	// again. Requests come again only while their sender's offset is uncommitted — moments —
 	// so the row stays small however many numbers a year has.
 	Recent []Assignment `json:"recent"`
-	// Journal holds the emits of the latest inputs that changed the row.
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // Assignment is a number given to a request.

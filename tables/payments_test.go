@@ -344,7 +344,7 @@ func TestNextNumber(t *testing.T) {
 func TestNextNumberRemembersRecent(t *testing.T) {
 	const recent = 1024
 	j := Journal{{Input: "numbering-commands/0/1"}}
-	s := &Series{Series: "INV-2026", Journal: j}
+	s := &Series{Series: "INV-2026", Journaled: Journaled{Journal: j}}
 	total := recent + 300
 	for i := 1; i <= total; i++ {
 		cur := s

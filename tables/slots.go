@@ -13,8 +13,7 @@ type CenterDay struct {
 	// Holds maps a slot time to the appointments holding a place in it, each with its inspector
 	// ("" when none could be assigned).
 	Holds map[string]map[string]string `json:"holds"`
-	// Journal holds the emits of the last input that changed the row.
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // Held is how many places of a slot are taken.
@@ -116,7 +115,7 @@ func (d CenterDay) pickInspector(time string, inspectors []string) string {
 }
 
 func (d CenterDay) clone() CenterDay {
-	c := CenterDay{CenterID: d.CenterID, Date: d.Date, Holds: make(map[string]map[string]string, len(d.Holds)), Journal: d.Journal}
+	c := CenterDay{CenterID: d.CenterID, Date: d.Date, Holds: make(map[string]map[string]string, len(d.Holds)), Journaled: d.Journaled}
 	for t, holds := range d.Holds {
 		m := make(map[string]string, len(holds))
 		for k, v := range holds {
@@ -138,8 +137,7 @@ func optional(s string) *string {
 type CenterStaff struct {
 	CenterID   string   `json:"centerId"`
 	Inspectors []string `json:"inspectors"`
-	// Journal holds the input of the last change (see Journal).
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // AddInspector adds an inspector to a center's staff; adding one twice changes nothing.

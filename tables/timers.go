@@ -15,8 +15,7 @@ type Timer struct {
 	Value json.RawMessage `json:"value"`
 	// Fired marks a timer whose command was sent; the row goes once that is safely done.
 	Fired bool `json:"fired,omitempty"`
-	// Journal holds the emits of the last input that changed the row.
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // TimerCommand is a command of the timers processor; exactly one field is set.

@@ -34,8 +34,7 @@ type User struct {
 	CenterID     string     `json:"centerId,omitempty"`
 	CreatedAt    time.Time  `json:"createdAt"`
 	VerifiedAt   *time.Time `json:"verifiedAt,omitempty"`
-	// Journal holds the emits of the last input that changed the row.
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // Verified tells whether the user may act as a verified account.
@@ -108,8 +107,7 @@ type EmailClaim struct {
 	Email     string    `json:"email"`
 	UserID    string    `json:"userId"`
 	ClaimedAt time.Time `json:"claimedAt"`
-	// Journal holds the emits of the last input that changed the row.
-	Journal Journal `json:"journal,omitempty"`
+	Journaled
 }
 
 // ClaimEmail asks the emails processor for an address on behalf of a registration.

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -45,23 +44,6 @@ func paypalEnv(t *testing.T) (*env, *paypalfake.Server) {
 	return e, fake
 }
 
-// payPayPal asks for a PayPal payment of an appointment, as a client does.
-func (e *env) payPayPal(t *testing.T, token, id, key string) (int, map[string]any) {
-	t.Helper()
-	req, _ := http.NewRequest("POST", e.base+"/v1/appointments/"+id+"/payments", strings.NewReader(`{"method":"paypal"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	out := map[string]any{}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
-}
-
 func (e *env) capturePayment(t *testing.T, token, paymentID string) (int, map[string]any) {
 	t.Helper()
 	return e.call(t, "POST", "/v1/payments/"+paymentID+"/capture", nil, token)
@@ -94,7 +76,7 @@ func TestPipelinePayPalApprovalFlow(t *testing.T) {
 
 	// The order is created at PayPal and waits for the buyer.
 	p1Key := uuid.NewString()
-	st, p1 := e.payPayPal(t, token, id, p1Key)
+	st, p1 := e.pay(t, token, id, p1Key, "")
 	if st != http.StatusCreated || p1["status"] != "pending" || p1["paypalOrderId"] == "" || p1["approvalUrl"] == nil ||
 		p1["transactionId"] != nil {
 		t.Fatalf("pay: %d %v, want 201 pending with an order and an approval URL", st, p1)
@@ -135,7 +117,7 @@ func TestPipelinePayPalApprovalFlow(t *testing.T) {
 	}
 	// Another payment request while this one waits for its approval is refused: two captures
 	// could charge twice.
-	if st, body := e.payPayPal(t, token, id, uuid.NewString()); st != http.StatusConflict || errorCode(body) != "invalid_state" {
+	if st, body := e.pay(t, token, id, uuid.NewString(), ""); st != http.StatusConflict || errorCode(body) != "invalid_state" {
 		t.Fatalf("second payment while the first awaits approval: %d %v", st, body)
 	}
 
@@ -163,7 +145,7 @@ func TestPipelinePayPalApprovalFlow(t *testing.T) {
 	if (st != http.StatusOK && st != http.StatusCreated) || again["paymentId"] != pay2 || again["status"] != "completed" || again["transactionId"] != txn {
 		t.Fatalf("second capture: %d %v, want the same completed payment", st, again)
 	}
-	st, again = e.payPayPal(t, token, id, key2)
+	st, again = e.pay(t, token, id, key2, "")
 	if st != http.StatusCreated || again["paymentId"] != pay2 || again["status"] != "completed" || again["transactionId"] != txn {
 		t.Fatalf("payment request replayed: %d %v, want the same completed payment", st, again)
 	}

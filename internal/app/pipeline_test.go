@@ -126,6 +126,12 @@ func TestMain(m *testing.M) {
 // call makes an HTTP request and decodes the JSON answer.
 func (e *env) call(t *testing.T, method, path string, body any, token string) (int, map[string]any) {
 	t.Helper()
+	return e.callWith(t, method, path, body, token, nil)
+}
+
+// callWith is call with more request headers.
+func (e *env) callWith(t *testing.T, method, path string, body any, token string, headers map[string]string) (int, map[string]any) {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -139,6 +145,9 @@ func (e *env) call(t *testing.T, method, path string, body any, token string) (i
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

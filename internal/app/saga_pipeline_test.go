@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -86,20 +85,15 @@ func (e *env) book(t *testing.T, token, center string, s slot) (int, map[string]
 		"date": s.date, "time": s.time, "vehicle": map[string]any{"registration": "AB-123-CD", "make": "Toyota", "model": "Camry", "year": 2020}}, token)
 }
 
+// pay asks for a payment of an appointment; an empty outcome leaves sandboxOutcome out, as a
+// client of a real gateway does.
 func (e *env) pay(t *testing.T, token, id, key, outcome string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.base+"/v1/appointments/"+id+"/payments",
-		strings.NewReader(fmt.Sprintf(`{"method":"paypal","sandboxOutcome":%q}`, outcome)))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Idempotency-Key", key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
+	body := map[string]any{"method": "paypal"}
+	if outcome != "" {
+		body["sandboxOutcome"] = outcome
 	}
-	defer resp.Body.Close()
-	out := map[string]any{}
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return e.callWith(t, "POST", "/v1/appointments/"+id+"/payments", body, token, map[string]string{"Idempotency-Key": key})
 }
 
 // paidBooking books and pays; the appointment is confirmed when it returns.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/smartautocheck/smartautocheck/codecs"
 	"github.com/smartautocheck/smartautocheck/internal/deadletter"
+	"github.com/smartautocheck/smartautocheck/tables"
 )
 
 // Row is the callback's current table value, nil when the key has none.
@@ -41,4 +42,18 @@ func Envelopes(now time.Time, events ...codecs.Data) ([]codecs.Envelope, error) 
 		out = append(out, env)
 	}
 	return out, nil
+}
+
+// journaled is a table row (every row embeds tables.Journaled).
+type journaled interface{ Inputs() tables.Journal }
+
+// Begin is the start of every command callback: it decodes the command and reads the row.
+// applied reports that this very input already changed the row — it comes again after a crash —
+// in which case Replayed has repeated that change and the callback stops there.
+func Begin[C any, R journaled](ctx goka.Context, raw []byte) (cmd C, cur *R, applied bool, err error) {
+	if cmd, err = Command[C](raw); err != nil {
+		return cmd, nil, false, err
+	}
+	cur = Row[R](ctx)
+	return cmd, cur, cur != nil && Replayed(ctx, *cur, (*cur).Inputs()), nil
 }

@@ -66,13 +66,9 @@ type proc struct{ now func() time.Time }
 var errEmptyCommand = errors.New("appointment command names no action")
 
 func (p *proc) command(ctx goka.Context, raw []byte) error {
-	cmd, err := gokactx.Command[tables.AppointmentCommand](raw)
-	if err != nil {
+	cmd, cur, applied, err := gokactx.Begin[tables.AppointmentCommand, tables.Appointment](ctx, raw)
+	if err != nil || applied {
 		return err
-	}
-	cur := gokactx.Row[tables.Appointment](ctx)
-	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-		return nil
 	}
 	now := p.now().UTC()
 	var eff tables.ApptEffects

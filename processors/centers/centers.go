@@ -30,13 +30,9 @@ type AddInspector struct {
 func Graph(policy deadletter.Policy) *goka.GroupGraph {
 	return goka.DefineGroup(Group,
 		goka.Input(Commands, new(codecs.Raw), policy.Goka(func(ctx goka.Context, raw []byte) error {
-			cmd, err := gokactx.Command[AddInspector](raw)
-			if err != nil {
+			cmd, cur, applied, err := gokactx.Begin[AddInspector, tables.CenterStaff](ctx, raw)
+			if err != nil || applied {
 				return err
-			}
-			cur := gokactx.Row[tables.CenterStaff](ctx)
-			if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-				return nil
 			}
 			if row := tables.AddInspector(cur, ctx.Key(), cmd.UserID); row != nil {
 				row.Journal = new(gokactx.Out).Journal(ctx, row.Journal)

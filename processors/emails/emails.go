@@ -52,16 +52,12 @@ func Graph(o Options) *goka.GroupGraph {
 var errWrongKey = errors.New("claim is not keyed by its normalized address")
 
 func handle(ctx goka.Context, raw []byte, now time.Time) error {
-	c, err := gokactx.Command[tables.ClaimEmail](raw)
-	if err != nil {
+	c, cur, applied, err := gokactx.Begin[tables.ClaimEmail, tables.EmailClaim](ctx, raw)
+	if err != nil || applied {
 		return err
 	}
 	if tables.NormalizeEmail(c.Registration.Email) != ctx.Key() {
 		return deadletter.Permanent(errWrongKey)
-	}
-	cur := gokactx.Row[tables.EmailClaim](ctx)
-	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-		return nil
 	}
 	row, granted := tables.Claim(cur, c, now)
 	var out gokactx.Out

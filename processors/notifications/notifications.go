@@ -73,13 +73,9 @@ type proc struct{ o Options }
 var errEmptyCommand = errors.New("notification command names no action")
 
 func (p *proc) handle(ctx goka.Context, raw []byte) error {
-	cmd, err := gokactx.Command[tables.NotificationCommand](raw)
-	if err != nil {
+	cmd, cur, applied, err := gokactx.Begin[tables.NotificationCommand, tables.Notification](ctx, raw)
+	if err != nil || applied {
 		return err
-	}
-	cur := gokactx.Row[tables.Notification](ctx)
-	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-		return nil
 	}
 	now := p.o.Now().UTC()
 	var ch tables.NotificationChange

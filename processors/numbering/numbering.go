@@ -26,13 +26,9 @@ var Table = goka.GroupTable(Group)
 func Graph(policy deadletter.Policy) *goka.GroupGraph {
 	return goka.DefineGroup(Group,
 		goka.Input(Commands, new(codecs.Raw), policy.Goka(func(ctx goka.Context, raw []byte) error {
-			req, err := gokactx.Command[tables.NumberRequest](raw)
-			if err != nil {
+			req, cur, applied, err := gokactx.Begin[tables.NumberRequest, tables.Series](ctx, raw)
+			if err != nil || applied {
 				return err
-			}
-			cur := gokactx.Row[tables.Series](ctx)
-			if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-				return nil
 			}
 			row, number := tables.NextNumber(cur, req)
 			var out gokactx.Out

@@ -59,13 +59,9 @@ type proc struct{ o Options }
 var errEmptyCommand = errors.New("payment command names no action")
 
 func (p *proc) command(ctx goka.Context, raw []byte) error {
-	cmd, err := gokactx.Command[tables.PaymentCommand](raw)
-	if err != nil {
+	cmd, cur, applied, err := gokactx.Begin[tables.PaymentCommand, tables.Payments](ctx, raw)
+	if err != nil || applied {
 		return err
-	}
-	cur := gokactx.Row[tables.Payments](ctx)
-	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-		return nil
 	}
 	now := p.o.Now().UTC()
 	var eff tables.PayEffects

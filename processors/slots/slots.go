@@ -39,13 +39,9 @@ func Graph(policy deadletter.Policy) *goka.GroupGraph {
 }
 
 func handle(ctx goka.Context, raw []byte) error {
-	cmd, err := gokactx.Command[tables.SlotCommand](raw)
-	if err != nil {
+	cmd, cur, applied, err := gokactx.Begin[tables.SlotCommand, tables.CenterDay](ctx, raw)
+	if err != nil || applied {
 		return err
-	}
-	cur := gokactx.Row[tables.CenterDay](ctx)
-	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-		return nil
 	}
 	switch {
 	case cmd.Reserve != nil:

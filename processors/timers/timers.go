@@ -59,13 +59,9 @@ func Graph(policy deadletter.Policy) *goka.GroupGraph {
 // command journaled) rather than deleting it at once: a crash between the row's write and the
 // command's send then resends the command when the fire comes again.
 func handle(ctx goka.Context, raw []byte) error {
-	cmd, err := gokactx.Command[tables.TimerCommand](raw)
-	if err != nil {
+	cmd, cur, applied, err := gokactx.Begin[tables.TimerCommand, tables.Timer](ctx, raw)
+	if err != nil || applied {
 		return err
-	}
-	cur := gokactx.Row[tables.Timer](ctx)
-	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-		return nil
 	}
 	switch {
 	case cmd.Schedule != nil:

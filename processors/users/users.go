@@ -52,13 +52,9 @@ var errEmptyCommand = errors.New("user command names no action")
 type proc struct{ now func() time.Time }
 
 func (p *proc) handle(ctx goka.Context, raw []byte) error {
-	cmd, err := gokactx.Command[tables.UserCommand](raw)
-	if err != nil {
+	cmd, cur, applied, err := gokactx.Begin[tables.UserCommand, tables.User](ctx, raw)
+	if err != nil || applied {
 		return err
-	}
-	cur := gokactx.Row[tables.User](ctx)
-	if cur != nil && gokactx.Replayed(ctx, *cur, cur.Journal) {
-		return nil
 	}
 	now := p.now().UTC()
 	var ch tables.UserChange
